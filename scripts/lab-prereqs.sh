@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install the Debian packages the faellesdrift lab needs. Idempotent: does
+# nothing (and needs no network) when everything is already installed.
+# Used by the CI entry and by newcomers: sudo scripts/lab-prereqs.sh
+set -eu
+
+PACKAGES="debootstrap debian-archive-keyring systemd-container zstd tar iproute2 util-linux openssh-client"
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "lab-prereqs: must run as root (the lab needs root for namespaces and mounts)" >&2
+    exit 1
+fi
+
+missing=""
+for pkg in $PACKAGES; do
+    status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
+    case "$status" in
+        "install ok installed") ;;
+        *) missing="$missing $pkg" ;;
+    esac
+done
+
+if [ -z "$missing" ]; then
+    echo "lab-prereqs: all present ($PACKAGES)"
+    exit 0
+fi
+
+echo "lab-prereqs: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing
+echo "lab-prereqs: done"

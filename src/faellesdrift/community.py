@@ -1,0 +1,72 @@
+"""A community on disk: one standards file plus one YAML file per tenant."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from faellesdrift.findings import Finding
+from faellesdrift.loader import Document, read_document, validate_document
+from faellesdrift.model import Standards, Tenant
+
+STANDARDS_FILE = "community.yaml"
+TENANTS_DIR = "tenants"
+
+
+@dataclass(frozen=True)
+class TenantSource:
+    tenant: Tenant
+    doc: Document
+
+    @property
+    def file(self) -> str:
+        return self.doc.display
+
+    def line(self, *loc: str | int) -> int | None:
+        return self.doc.line_of(loc)
+
+
+@dataclass(frozen=True)
+class Community:
+    """Parsed, schema-valid files, before the cross-tenant guardrails ran."""
+
+    root: Path
+    standards: Standards
+    standards_doc: Document
+    sources: tuple[TenantSource, ...]
+
+
+def tenant_files(root: Path) -> list[Path]:
+    return sorted((root / TENANTS_DIR).glob("*.y*ml"))
+
+
+def _display(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def load_community(root: Path, files: list[Path] | None = None
+                   ) -> tuple[Community | None, list[Finding]]:
+    """Parse the standards and the tenant files. Findings cover YAML and schema errors."""
+    findings: list[Finding] = []
+    std_path = root / STANDARDS_FILE
+    std_doc = read_document(std_path, _display(root, std_path))
+    if isinstance(std_doc, Finding):
+        return None, [std_doc]
+    standards, errs = validate_document(std_doc, Standards)
+    findings += errs
+    sources = []
+    for path in files if files is not None else tenant_files(root):
+        doc = read_document(path, _display(root, path))
+        if isinstance(doc, Finding):
+            findings.append(doc)
+            continue
+        tenant, errs = validate_document(doc, Tenant)
+        findings += errs
+        if tenant is not None:
+            sources.append(TenantSource(tenant, doc))
+    if standards is None:
+        return None, findings
+    return Community(root, standards, std_doc, tuple(sources)), findings

@@ -1,0 +1,197 @@
+"""The Estate: the resolved, immutable community every adapter receives.
+
+Every layer asks it one question — what is the effective value of control C
+for host H today? — and gets the standard value or an active exception's
+value, with where it came from. Expired exceptions never apply.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal
+
+from faellesdrift.community import Community, load_community
+from faellesdrift.errors import ConfigError, ValidationFailed
+from faellesdrift.findings import Finding, has_errors
+from faellesdrift.guardrails import EXPIRY_WARNING_DAYS, run_guardrails
+from faellesdrift.model import ExceptionRecord, NetworkDevice, Server, Standards, Tenant
+
+
+class ExceptionStatus(str, Enum):
+    ACTIVE = "active"
+    EXPIRING = "expiring"
+    EXPIRED = "expired"
+
+
+def exception_status(record: ExceptionRecord, today: date) -> ExceptionStatus:
+    if record.expires is None or record.expires < today:
+        return ExceptionStatus.EXPIRED
+    if (record.expires - today).days <= EXPIRY_WARNING_DAYS:
+        return ExceptionStatus.EXPIRING
+    return ExceptionStatus.ACTIVE
+
+
+@dataclass(frozen=True)
+class KeptException:
+    tenant: str
+    record: ExceptionRecord
+    status: ExceptionStatus
+
+    @property
+    def applies(self) -> bool:
+        return self.status is not ExceptionStatus.EXPIRED
+
+
+@dataclass(frozen=True)
+class Host:
+    name: str
+    tenant: str
+    kind: Literal["server", "network_device"]
+    spec: Server | NetworkDevice
+
+
+@dataclass(frozen=True)
+class Effective:
+    control: str
+    host: str
+    value: Any
+    source: str  # "standard" or the id of the exception that keeps a local value
+    exception: KeptException | None = None
+
+    @property
+    def is_exception(self) -> bool:
+        return self.exception is not None
+
+
+def today_from_env() -> date:
+    """Today, or FAELLESDRIFT_TODAY (YYYY-MM-DD) for reproducible runs and tests."""
+    raw = os.environ.get("FAELLESDRIFT_TODAY")
+    if not raw:
+        return date.today()
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(f"FAELLESDRIFT_TODAY={raw!r}: use the form YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class Estate:
+    root: Path
+    standards: Standards
+    tenants: tuple[Tenant, ...]
+    today: date
+    warnings: tuple[Finding, ...] = ()
+    _hosts: MappingProxyType = field(repr=False, default_factory=lambda: MappingProxyType({}))
+    _exceptions: tuple[KeptException, ...] = field(repr=False, default=())
+    _kept: MappingProxyType = field(repr=False, default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def build(cls, community: Community, today: date,
+              warnings: Iterable[Finding] = ()) -> Estate:
+        tenants = tuple(sorted((s.tenant for s in community.sources), key=lambda t: t.slug))
+        hosts: dict[str, Host] = {}
+        exceptions: list[KeptException] = []
+        kept: dict[tuple[str, str], KeptException] = {}
+        for t in tenants:
+            for s in t.servers:
+                hosts[s.name] = Host(s.name, t.slug, "server", s)
+            for d in t.network_devices:
+                hosts[d.name] = Host(d.name, t.slug, "network_device", d)
+            for ex in t.exceptions:
+                k = KeptException(t.slug, ex, exception_status(ex, today))
+                exceptions.append(k)
+                if k.applies:
+                    for h in ex.hosts:
+                        kept[(ex.control, h)] = k
+        return cls(community.root, community.standards, tenants, today, tuple(warnings),
+                   MappingProxyType(hosts), tuple(exceptions), MappingProxyType(kept))
+
+    # -- questions adapters ask -------------------------------------------------
+
+    def effective(self, control_id: str, host: str) -> Effective:
+        control = self.standards.control(control_id)
+        if control is None:
+            raise ConfigError(f"no control {control_id!r} in the catalog (community.yaml)")
+        if host not in self._hosts:
+            raise ConfigError(f"no host {host!r} in the estate")
+        kept = self._kept.get((control_id, host))
+        if kept is not None:
+            return Effective(control_id, host, kept.record.value, kept.record.id, kept)
+        return Effective(control_id, host, control.default, "standard")
+
+    def tenant(self, slug: str) -> Tenant:
+        for t in self.tenants:
+            if t.slug == slug:
+                return t
+        raise ConfigError(f"no tenant {slug!r}; known: {', '.join(self.slugs)}")
+
+    @property
+    def slugs(self) -> tuple[str, ...]:
+        return tuple(t.slug for t in self.tenants)
+
+    def host(self, name: str) -> Host:
+        try:
+            return self._hosts[name]
+        except KeyError:
+            raise ConfigError(f"no host {name!r} in the estate") from None
+
+    def hosts(self, kind: str | None = None, tenant: str | None = None) -> tuple[Host, ...]:
+        return tuple(h for h in self._hosts.values()
+                     if (kind is None or h.kind == kind) and (tenant is None or h.tenant == tenant))
+
+    def exceptions(self, tenant: str | None = None) -> tuple[KeptException, ...]:
+        return tuple(k for k in self._exceptions if tenant is None or k.tenant == tenant)
+
+    def exceptions_for(self, host: str) -> tuple[KeptException, ...]:
+        """Active (or expiring) exceptions that keep a local value on this host."""
+        return tuple(k for (_, h), k in self._kept.items() if h == host)
+
+    def subset(self, slugs: Iterable[str]) -> Estate:
+        """A shard: the same standards, only these tenants (results merge by tenant)."""
+        wanted = set(slugs)
+        for slug in wanted:
+            self.tenant(slug)
+        hosts = {n: h for n, h in self._hosts.items() if h.tenant in wanted}
+        return Estate(
+            self.root, self.standards, tuple(t for t in self.tenants if t.slug in wanted),
+            self.today, self.warnings,
+            MappingProxyType(hosts),
+            tuple(k for k in self._exceptions if k.tenant in wanted),
+            MappingProxyType({key: k for key, k in self._kept.items() if k.tenant in wanted}),
+        )
+
+
+@dataclass(frozen=True)
+class Validation:
+    estate: Estate | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def ok(self) -> bool:
+        return self.estate is not None
+
+
+def validate(root: Path, today: date | None = None, files: list[Path] | None = None
+             ) -> Validation:
+    """Load, schema-check and run the guardrails. The estate exists only without errors."""
+    today = today or today_from_env()
+    community, findings = load_community(root, files)
+    if community is not None:
+        findings += run_guardrails(community, today)
+    if community is None or has_errors(findings):
+        return Validation(None, tuple(findings))
+    return Validation(Estate.build(community, today, findings), tuple(findings))
+
+
+def load_estate(root: Path, today: date | None = None) -> Estate:
+    """The estate, or ValidationFailed carrying the findings."""
+    result = validate(root, today)
+    if result.estate is None:
+        raise ValidationFailed(list(result.findings))
+    return result.estate

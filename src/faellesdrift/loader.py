@@ -1,0 +1,204 @@
+"""The only place that reads tenant and standards YAML.
+
+Defends against hostile files before anything else sees them: size cap,
+duplicate keys, alias bombs (expanded size is counted on the node graph,
+never by expanding it), non-mapping documents. Every problem becomes a
+Finding with file, line and field; nothing raises to the caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from faellesdrift.findings import Finding
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_EXPANDED_NODES = 2_000_000
+
+_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+M = TypeVar("M", bound=BaseModel)
+
+
+class _DuplicateKey(yaml.MarkedYAMLError):
+    pass
+
+
+class _Loader(_Base):  # type: ignore[misc, valid-type]
+    """Safe loader (C parser when available) that refuses duplicate keys."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = key_node.value
+            if key in seen:
+                raise _DuplicateKey(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_yaml_map
+)
+
+
+@dataclass(frozen=True)
+class Document:
+    path: Path
+    display: str
+    data: dict
+    node: yaml.Node
+
+    def line_of(self, loc: tuple) -> int | None:
+        return _line_of(self.node, loc)
+
+
+def _finding(display: str, rule: str, message: str, fix: str, line: int | None = None,
+             field: str = "") -> Finding:
+    return Finding(rule=rule, severity="error", file=display, message=message, fix=fix,
+                   line=line, field=field)
+
+
+def _expanded_size(root: yaml.Node, limit: int) -> int:
+    """Number of nodes the document would have with every alias expanded (memoised)."""
+    memo: dict[int, int] = {}
+
+    def size(node: yaml.Node) -> int:
+        cached = memo.get(id(node))
+        if cached is not None:
+            return cached
+        memo[id(node)] = 1  # cycles count once
+        if isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(v) for v in node.value)
+        else:
+            total = 1
+        memo[id(node)] = min(total, limit + 1)
+        return memo[id(node)]
+
+    return size(root)
+
+
+def read_document(path: Path, display: str | None = None) -> Document | Finding:
+    display = display or str(path)
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        return _finding(display, "file.unreadable", exc.strerror or str(exc), "check the path")
+    if size > MAX_BYTES:
+        return _finding(display, "file.too-large", f"{size} bytes is over the 5 MB limit",
+                        "split the file or remove generated content")
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _finding(display, "file.encoding", f"not UTF-8 ({exc.reason} at byte {exc.start})",
+                        "save the file as UTF-8")
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return _finding(display, "yaml.not-a-mapping", "the file is empty",
+                            "start from `faellesdrift tenant new CODE`")
+        if "&" in text and _expanded_size(node, MAX_EXPANDED_NODES) > MAX_EXPANDED_NODES:
+            return _finding(display, "yaml.alias-bomb",
+                            "aliases expand to more than 2,000,000 nodes",
+                            "remove the anchors (&) and aliases (*)",
+                            line=node.start_mark.line + 1)
+        data = loader.construct_document(node)
+    except _DuplicateKey as exc:
+        mark = exc.problem_mark
+        return _finding(display, "yaml.duplicate-key", exc.problem or "duplicate key",
+                        "keep one of the two entries", line=mark.line + 1 if mark else None)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        return _finding(display, "yaml.syntax", f"{exc.problem or exc.context}",
+                        "fix the YAML syntax (indentation, quotes, colons)",
+                        line=mark.line + 1 if mark else None)
+    except yaml.YAMLError as exc:
+        return _finding(display, "yaml.syntax", str(exc).splitlines()[0], "fix the YAML syntax")
+    except RecursionError:
+        return _finding(display, "yaml.too-deep", "nesting is too deep", "flatten the document")
+    finally:
+        loader.dispose()
+    if not isinstance(data, dict):
+        return _finding(display, "yaml.not-a-mapping",
+                        f"the top level is a {type(data).__name__}, not a mapping of fields",
+                        "the file must be `key: value` lines, e.g. `code: \"0751\"`", line=1)
+    return Document(path, display, data, node)
+
+
+def _line_of(node: yaml.Node, loc: tuple) -> int | None:
+    line = node.start_mark.line + 1
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                return line
+            line, node = match[0].start_mark.line + 1, match[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def field_path(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+_TYPE_HINTS = {
+    "missing": ("schema.missing-field", "add the field; see schemas/ for what it holds"),
+    "extra_forbidden": ("schema.unknown-field",
+                        "remove it or fix its spelling; schemas/ lists the allowed fields"),
+}
+
+
+def _rule_for(error: dict) -> tuple[str, str]:
+    kind = error["type"]
+    if kind in _TYPE_HINTS:
+        return _TYPE_HINTS[kind]
+    if "." in kind:  # our own PydanticCustomError types are rule ids
+        return kind, "change the value as the message says"
+    if kind.endswith(("_type", "_parsing")) or kind in {"literal_error", "enum"}:
+        return "schema.type", "use the type the schema expects"
+    return "schema.value", "use a value the schema allows"
+
+
+def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Finding]]:
+    try:
+        return model.model_validate(doc.data), []
+    except ValidationError as exc:
+        findings = []
+        for error in exc.errors(include_url=False):
+            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
+            rule, fix = _rule_for(error)
+            message = error["msg"]
+            if error["type"] == "extra_forbidden":
+                message = f"unknown field {loc[-1]!r}"
+            elif error["type"] not in _TYPE_HINTS and "input" in error:
+                shown = repr(error["input"])
+                message = f"{message} (got {shown[:60]})"
+            findings.append(_finding(doc.display, rule, message, fix,
+                                     line=doc.line_of(loc), field=field_path(loc)))
+        return None, findings
+
+
+def load_model(path: Path, model: type[M], display: str | None = None
+               ) -> tuple[M | None, list[Finding]]:
+    doc = read_document(path, display)
+    if isinstance(doc, Finding):
+        return None, [doc]
+    return validate_document(doc, model)

@@ -1,0 +1,310 @@
+"""Pydantic models for the community standards and the tenant definition files.
+
+Frozen and ``extra="forbid"``: a typo such as ``serverz:`` is an error, never ignored.
+Free text that could reach a device CLI or a template is checked here
+(no control characters, no Jinja syntax); names that become file names or
+hostnames cannot contain path separators.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from ipaddress import IPv4Address, IPv4Network
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from faellesdrift.municipalities import normalize_code
+
+_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_EXCEPTION_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
+_CONTROL_ID = re.compile(r"^(net|srv|platform)\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
+
+
+def _safe_text(value: str) -> str:
+    if _CONTROL_CHARS.search(value):
+        raise PydanticCustomError(
+            "text.control-chars",
+            "contains a newline or control character; free text must be one plain line",
+        )
+    if "{{" in value or "{%" in value or "{#" in value:
+        raise PydanticCustomError(
+            "text.template-syntax", "contains template syntax ('{{', '{%' or '{#')"
+        )
+    return value
+
+
+def _safe_name(value: str) -> str:
+    if "/" in value or "\\" in value or ".." in value:
+        raise PydanticCustomError(
+            "name.unsafe", "contains '/', '\\' or '..'; names become file and host names"
+        )
+    if not _NAME.match(value):
+        raise PydanticCustomError(
+            "name.invalid",
+            "must be lowercase letters, digits and '-' (e.g. 'aar-fil01'), at most 63 characters",
+        )
+    return value
+
+
+def _safe_value(value: Any) -> Any:
+    """Exception and control values may reach device CLIs: check every string inside."""
+    if isinstance(value, str):
+        return _safe_text(value)
+    if isinstance(value, list):
+        return [_safe_value(v) for v in value]
+    if isinstance(value, dict):
+        return {_safe_text(str(k)): _safe_value(v) for k, v in value.items()}
+    return value
+
+
+def _code(value: object) -> str:
+    try:
+        return normalize_code(value)
+    except ValueError as exc:
+        raise PydanticCustomError("tenant.code-format", str(exc)) from None
+
+
+def _id_pattern(pattern: re.Pattern[str], what: str, example: str):
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise PydanticCustomError("name.invalid", f"is not a valid {what} (e.g. {example!r})")
+        return value
+
+    return check
+
+
+SafeText = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(_safe_text)]
+Name = Annotated[str, Field(strict=True), AfterValidator(_safe_name)]
+ExceptionId = Annotated[str, AfterValidator(_id_pattern(_EXCEPTION_ID, "id", "ODD-EX-001"))]
+ControlId = Annotated[str, AfterValidator(_id_pattern(_CONTROL_ID, "control id", "net.ntp.servers"))]
+Value = Annotated[Any, AfterValidator(_safe_value)]
+Count = Annotated[int, Field(strict=True, ge=0)]
+Positive = Annotated[int, Field(strict=True, gt=0)]
+Code = Annotated[str, BeforeValidator(_code)]
+
+Mode = Literal["shared", "local", "planned"]
+Platform = Literal["cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos"]
+Layer = Literal["network", "server", "platform"]
+SERVICE_CLASSES = ("servers", "network", "endpoints", "identities", "monitoring", "backup")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+# ---------------------------------------------------------------- tenant
+
+
+class Contact(Strict):
+    name: SafeText
+    email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
+    phone: SafeText | None = None
+
+
+class Contacts(Strict):
+    it_lead: Contact
+    security: Contact
+    local_support: Contact | None = None
+
+
+class ScopeEntry(Strict):
+    """Who runs a service class. ``planned`` needs ``from`` (the handover date)."""
+
+    mode: Mode
+    from_: date | None = Field(default=None, alias="from")
+    security_control: SafeText | None = None
+    note: SafeText | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def _scope_shorthand(value: Any) -> Any:
+    return {"mode": value} if isinstance(value, str) else value
+
+
+Scope_ = Annotated[ScopeEntry, BeforeValidator(_scope_shorthand)]
+
+
+class Scope(Strict):
+    servers: Scope_
+    network: Scope_
+    endpoints: Scope_
+    identities: Scope_
+    monitoring: Scope_
+    backup: Scope_
+
+    def items(self) -> list[tuple[str, ScopeEntry]]:
+        return [(name, getattr(self, name)) for name in SERVICE_CLASSES]
+
+
+class Network(Strict):
+    name: Name
+    vlan: Annotated[int, Field(strict=True, ge=1, le=4094)]
+    prefix: IPv4Network
+    purpose: SafeText | None = None
+
+
+class Server(Strict):
+    name: Name
+    address: IPv4Address
+    os: Literal["debian12", "debian11", "ubuntu2204", "ubuntu2404", "rhel9", "windows2022"]
+    role: SafeText
+    vcpu: Positive
+    memory_gb: Positive
+    disk_gb: Positive
+    criticality: Literal["low", "medium", "high"] = "medium"
+    backup: Literal["none", "daily", "hourly"] = "daily"
+
+
+class NetworkDevice(Strict):
+    name: Name
+    platform: Platform
+    address: IPv4Address
+    role: Literal["core", "distribution", "access", "firewall", "wan", "wlan-controller"]
+    site: SafeText
+    ports: Positive
+
+
+class Inventory(Strict):
+    """Things the community does not run yet but must see (risk 5): counts only."""
+
+    count: Count
+    covered_by: SafeText | None = None
+    security_control: SafeText | None = None
+
+
+class ExceptionRecord(Strict):
+    """An approved, time-boxed deviation from one control for some of the tenant's hosts."""
+
+    id: ExceptionId
+    control: ControlId
+    hosts: Annotated[list[Name], Field(min_length=1)]
+    value: Value
+    category: Literal["waiver", "mitigated"]
+    compensating_control: SafeText | None = None
+    justification: SafeText
+    risk_owner: SafeText
+    approved_by: SafeText | None = None
+    approved_on: date | None = None
+    expires: date | None = None
+    contract: ExceptionId | None = None
+
+
+class Contract(Strict):
+    """An existing local investment (risk 2): kept until it ends."""
+
+    id: ExceptionId
+    supplier: SafeText
+    covers: Annotated[list[Name], Field(min_length=1)]
+    ends: date
+    yearly_dkk: Count
+    early_exit_dkk: Count
+
+
+class Onboarding(Strict):
+    wave: Annotated[int, Field(strict=True, ge=1, le=10)]
+    target: date
+
+
+class Tenant(Strict):
+    code: Code
+    slug: Name
+    name: SafeText
+    population: Positive
+    contacts: Contacts
+    scope: Scope
+    networks: list[Network] = []
+    servers: list[Server] = []
+    network_devices: list[NetworkDevice] = []
+    endpoints: Inventory
+    identities: Inventory
+    exceptions: list[ExceptionRecord] = []
+    contracts: list[Contract] = []
+    onboarding: Onboarding
+
+    @property
+    def hostnames(self) -> set[str]:
+        return {s.name for s in self.servers} | {d.name for d in self.network_devices}
+
+
+# ---------------------------------------------------------------- standards
+
+
+class VlanRange(Strict):
+    min: Annotated[int, Field(strict=True, ge=1, le=4094)]
+    max: Annotated[int, Field(strict=True, ge=1, le=4094)]
+
+
+class Endpoint(Strict):
+    host: IPv4Address
+    port: Annotated[int, Field(strict=True, ge=1, le=65535)]
+    protocol: Literal["udp", "tcp"] = "tcp"
+
+
+class SharedServices(Strict):
+    prefix: IPv4Network
+    ntp: Annotated[list[IPv4Address], Field(min_length=1)]
+    dns: Annotated[list[IPv4Address], Field(min_length=1)]
+    syslog: Endpoint
+    monitoring: Endpoint
+    backup: Endpoint
+
+
+class Quota(Strict):
+    vcpu: Positive
+    memory_gb: Positive
+    disk_gb: Positive
+
+
+class Quotas(Strict):
+    default: Quota
+    per_tenant: dict[str, Quota] = {}
+
+
+class Control(Strict):
+    id: ControlId
+    layer: Layer
+    description: SafeText
+    default: Value
+    mandatory: bool
+    max_exception_days: Annotated[int, Field(strict=True, gt=0)] | None = None
+
+    @field_validator("max_exception_days")
+    @classmethod
+    def _days_for_waivable(cls, days: int | None, info) -> int | None:
+        if not info.data.get("mandatory", True) and days is None:
+            raise PydanticCustomError(
+                "control.max-days-missing", "a waivable control needs max_exception_days"
+            )
+        return days
+
+
+class Standards(Strict):
+    """The community standards file: what is shared by every tenant."""
+
+    community: SafeText
+    operator: SafeText
+    region: SafeText
+    vlan_range: VlanRange
+    pools: dict[str, IPv4Network]
+    shared_services: SharedServices
+    quotas: Quotas
+    controls: Annotated[list[Control], Field(min_length=1)]
+    settlement: dict[str, Value] = {}
+
+    def quota_for(self, slug: str) -> Quota:
+        return self.quotas.per_tenant.get(slug, self.quotas.default)
+
+    def control(self, control_id: str) -> Control | None:
+        return next((c for c in self.controls if c.id == control_id), None)
