@@ -91,7 +91,8 @@ def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
             console.print(table(
                 "Findings", ["severity", "where", "field", "rule", "message", "how to fix"],
                 [[f"[red]{f.severity}[/]" if f.severity == "error" else f"[yellow]{f.severity}[/]",
-                  f.where(), f.field, f.rule, f.message, f.fix] for f in findings]))
+                  f.where(), f.field, f.rule, f.message, f.fix] for f in findings],
+                no_wrap=("rule",)))
         tenants = f"{len(result.estate.tenants)} tenants, " if result.estate else ""
         verdict = "[green]valid[/]" if result.ok else "[red]invalid[/]"
         console.print(f"{verdict}: {tenants}{errors} error(s), {warnings} warning(s)")
@@ -134,7 +135,7 @@ def exceptions_cmd(root: RootOpt = None, today: TodayOpt = None,
         ["tenant", "id", "control", "hosts", "approved by", "approved", "expires", "status"],
         [[r["tenant"], r["id"], r["control"], ", ".join(r["hosts"]), r["approved_by"],
           r["approved_on"], r["expires"], f"[{colour[r['status']]}]{r['status']}[/]"]
-         for r in rows]))
+         for r in rows], no_wrap=("id", "status")))
     counts = {s: sum(r["status"] == s for r in rows) for s in colour}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()))
 

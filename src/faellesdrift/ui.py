@@ -29,10 +29,12 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
+def table(title: str, columns: list[str], rows: list[list[Any]],
+          no_wrap: tuple[str, ...] = ()) -> Table:
+    """A Rich table; columns named in ``no_wrap`` (ids, rule names) are never folded."""
     t = Table(title=title, title_justify="left", show_lines=False)
     for c in columns:
-        t.add_column(c, overflow="fold")
+        t.add_column(c, overflow="fold", no_wrap=c in no_wrap)
     for r in rows:
         t.add_row(*("" if v is None else str(v) for v in r))
     return t

@@ -1,0 +1,76 @@
+"""The hostile corpus: each bad tenant file fails with its own rule id, one clear line, no traceback."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from faellesdrift.cli import app
+from faellesdrift.estate import validate
+from tests.conftest import TODAY
+
+HOSTILE = Path(__file__).parent / "hostile"
+CASES = sorted(HOSTILE.glob("*.yaml"))
+
+
+def expected_rule(path: Path) -> str:
+    match = re.search(r"-> expect (\S+)", path.read_text(encoding="utf-8", errors="replace"))
+    assert match, f"{path.name} must say which rule it expects"
+    return match.group(1)
+
+
+def test_corpus_is_complete():
+    rules = {expected_rule(p) for p in CASES}
+    assert len(CASES) >= 25
+    assert {"yaml.syntax", "yaml.duplicate-key", "yaml.alias-bomb", "schema.unknown-field",
+            "schema.type", "community.duplicate-hostname", "net.prefix-overlap",
+            "net.address-outside-prefix", "exception.mandatory-control",
+            "exception.foreign-host", "exception.expired", "text.control-chars",
+            "text.template-syntax", "name.unsafe"} <= rules
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_hostile_file_fails_with_its_rule(case: Path, community_copy: Path):
+    target = community_copy / "tenants" / "samsoe.yaml"
+    shutil.copy(case, target)
+    result = CliRunner().invoke(app, ["validate", "--root", str(community_copy),
+                                      "--output", "json"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    report = json.loads(result.output)
+    hits = [f for f in report["findings"] if f["rule"] == expected_rule(case)]
+    assert hits, report["findings"]
+    hit = hits[0]
+    assert hit["file"] == "tenants/samsoe.yaml"
+    assert hit["field"] or hit["line"], "a finding must point at a field or a line"
+    assert hit["fix"]
+
+
+def test_file_over_5_mb_is_refused_unread(community_copy: Path):
+    target = community_copy / "tenants" / "samsoe.yaml"
+    target.write_bytes(b"# padding\n" * (600 * 1024))
+    result = validate(community_copy, TODAY)
+    assert [f.rule for f in result.findings if f.severity == "error"] == ["file.too-large"]
+
+
+def test_alias_bomb_fails_with_bounded_memory(community_copy: Path):
+    shutil.copy(HOSTILE / "alias_bomb.yaml", community_copy / "tenants" / "samsoe.yaml")
+    tracemalloc.start()
+    result = validate(community_copy, TODAY)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert any(f.rule == "yaml.alias-bomb" for f in result.findings)
+    assert peak < 50 * 1024 * 1024
+
+
+def test_human_output_is_one_line_per_finding(community_copy: Path):
+    shutil.copy(HOSTILE / "newline_in_text.yaml", community_copy / "tenants" / "samsoe.yaml")
+    result = validate(community_copy, TODAY)
+    for f in result.findings:
+        assert "\n" not in f.one_line()
