@@ -9,6 +9,7 @@ hostnames cannot contain path separators.
 from __future__ import annotations
 
 import re
+import socket
 from datetime import date
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
@@ -68,6 +69,18 @@ def _safe_value(value: Any) -> Any:
     return value
 
 
+def _ipv4(value: Any) -> Any:
+    """Parse dotted quads in C (inet_pton) — ipaddress' pure-Python parser was a third of
+    the time to validate a 100,000-host estate."""
+    if isinstance(value, str):
+        try:
+            return IPv4Address(int.from_bytes(socket.inet_pton(socket.AF_INET, value), "big"))
+        except OSError:
+            raise PydanticCustomError(
+                "schema.value", "is not an IPv4 address such as 10.27.10.11") from None
+    return value
+
+
 def _code(value: object) -> str:
     try:
         return normalize_code(value)
@@ -92,6 +105,7 @@ Value = Annotated[Any, AfterValidator(_safe_value)]
 Count = Annotated[int, Field(strict=True, ge=0)]
 Positive = Annotated[int, Field(strict=True, gt=0)]
 Code = Annotated[str, BeforeValidator(_code)]
+Address = Annotated[IPv4Address, BeforeValidator(_ipv4)]
 
 Mode = Literal["shared", "local", "planned"]
 Platform = Literal["cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos"]
@@ -157,7 +171,7 @@ class Network(Strict):
 
 class Server(Strict):
     name: Name
-    address: IPv4Address
+    address: Address
     os: Literal["debian12", "debian11", "ubuntu2204", "ubuntu2404", "rhel9", "windows2022"]
     role: SafeText
     vcpu: Positive
@@ -170,7 +184,7 @@ class Server(Strict):
 class NetworkDevice(Strict):
     name: Name
     platform: Platform
-    address: IPv4Address
+    address: Address
     role: Literal["core", "distribution", "access", "firewall", "wan", "wlan-controller"]
     site: SafeText
     ports: Positive
@@ -247,15 +261,15 @@ class VlanRange(Strict):
 
 
 class Endpoint(Strict):
-    host: IPv4Address
+    host: Address
     port: Annotated[int, Field(strict=True, ge=1, le=65535)]
     protocol: Literal["udp", "tcp"] = "tcp"
 
 
 class SharedServices(Strict):
     prefix: IPv4Network
-    ntp: Annotated[list[IPv4Address], Field(min_length=1)]
-    dns: Annotated[list[IPv4Address], Field(min_length=1)]
+    ntp: Annotated[list[Address], Field(min_length=1)]
+    dns: Annotated[list[Address], Field(min_length=1)]
     syslog: Endpoint
     monitoring: Endpoint
     backup: Endpoint
