@@ -56,9 +56,9 @@ def write_estate(root: Path, total_hosts: int) -> int:
             f'code: "{code}"', f"slug: t{code}", f"name: {m.name}", f"population: {pop}",
             "contacts:", f"  it_lead: {{name: IT {code}, email: it@t{code}.example.dk}}",
             f"  security: {{name: Sec {code}, email: sec@t{code}.example.dk}}",
-            "scope: {servers: shared, network: shared, endpoints: {mode: planned, from: 2030-01-01},"
+            ("scope: {servers: shared, network: shared, endpoints: {mode: planned, from: 2030-01-01},"
             " identities: {mode: local, security_control: Local AD}, monitoring: shared,"
-            " backup: shared}",
+            " backup: shared}"),
             "networks:",
             f"  - {{name: devices, vlan: 100, prefix: 10.{i}.0.0/18}}",
             f"  - {{name: servers, vlan: 110, prefix: 10.{i}.64.0/18}}",
@@ -77,9 +77,9 @@ def write_estate(root: Path, total_hosts: int) -> int:
         lines += [
             "endpoints: {count: 100}", "identities: {count: 100}",
             "exceptions:",
-            f"  - {{id: T{code}-EX-001, control: net.ntp.servers, hosts: [t{code}-dev00000],"
+            (f"  - {{id: T{code}-EX-001, control: net.ntp.servers, hosts: [t{code}-dev00000],"
             f" value: [10.{i}.0.123], category: waiver, justification: Local clock,"
-            " risk_owner: IT, approved_by: Board, approved_on: 2026-09-01, expires: 2027-09-01}",
+            " risk_owner: IT, approved_by: Board, approved_on: 2026-09-01, expires: 2027-09-01}"),
             "contracts: []",
             "onboarding: {wave: 1, target: 2027-06-01}",
         ]

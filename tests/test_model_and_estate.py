@@ -2,6 +2,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import ExceptionStatus, load_estate, validate
@@ -72,7 +73,7 @@ def test_exception_statuses_in_the_register(sample_root):
 
 def test_estate_is_immutable_and_shards(sample_root):
     estate = load_estate(sample_root, TODAY)
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         estate.tenants[0].servers[0].vcpu = 99  # frozen pydantic model
     shard = estate.subset(["odder", "samsoe"])
     assert shard.slugs == ("odder", "samsoe")

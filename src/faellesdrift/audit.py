@@ -10,7 +10,7 @@ import getpass
 import json
 import os
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ def who() -> str:
 def record(log: Path, *, command: str, tenant: str, target: str, change: Any,
            result: str, **extra: Any) -> dict:
     event = {
-        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "time": datetime.now(UTC).isoformat(timespec="seconds"),
         "who": who(), "command": command, "tenant": tenant, "target": target,
         "change": change, "result": result, **extra,
     }

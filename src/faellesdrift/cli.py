@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,8 +15,8 @@ from faellesdrift.estate import load_estate, today_from_env, validate
 from faellesdrift.findings import has_errors
 from faellesdrift.loader import load_model
 from faellesdrift.model import Standards
-from faellesdrift.schema import write_schemas
 from faellesdrift.scaffold import write_tenant
+from faellesdrift.schema import write_schemas
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json, table
 
@@ -28,13 +28,13 @@ tenant_app = typer.Typer(help="Create and inspect tenant definition files.", no_
 app.add_typer(tenant_app, name="tenant")
 
 RootOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--root", envvar="FAELLESDRIFT_ROOT",
                  help="Community repository (holds community.yaml and tenants/). "
                       "Default: the nearest parent of the current directory."),
 ]
 TodayOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option("--today", help="Evaluate expiries as of this date (YYYY-MM-DD). "
                                  "Default: today, or $FAELLESDRIFT_TODAY."),
 ]
@@ -110,7 +110,7 @@ def schema_cmd(root: RootOpt = None) -> None:
 
 @app.command("exceptions")
 def exceptions_cmd(root: RootOpt = None, today: TodayOpt = None,
-                   tenant: Annotated[Optional[str], typer.Option(help="Only this tenant (slug).")] = None,
+                   tenant: Annotated[str | None, typer.Option(help="Only this tenant (slug).")] = None,
                    output: OutputOpt = Output.table) -> None:
     """The exception register: every local exception, who approved it and its status."""
     settings = _settings(root)

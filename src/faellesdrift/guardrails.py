@@ -7,11 +7,11 @@ CI logs, waivers and reports refer to them.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from ipaddress import IPv4Network
+from itertools import pairwise
 
 from faellesdrift.community import Community, TenantSource
 from faellesdrift.findings import Finding, Severity
@@ -163,7 +163,7 @@ def check_unique_hosts(c: Community, today: date) -> Iterator[Finding]:
 
 def check_pools(c: Community, today: date) -> Iterator[Finding]:
     pools = sorted(c.standards.pools.items(), key=lambda kv: kv[1])
-    for (a, pa), (b, pb) in zip(pools, pools[1:]):
+    for (a, pa), (b, pb) in pairwise(pools):
         if pa.overlaps(pb):
             yield RULES["standards.pool-overlap"].at(
                 None, f"pools of {a!r} ({pa}) and {b!r} ({pb}) overlap", file=c.standards_doc.display)

@@ -39,7 +39,7 @@ class _DuplicateKey(yaml.MarkedYAMLError):
 class _Loader(_Base):  # type: ignore[misc, valid-type]
     """Safe loader (C parser when available) that refuses duplicate keys."""
 
-    def construct_mapping(self, node, deep=False):  # noqa: ANN001
+    def construct_mapping(self, node, deep=False):
         seen: set = set()
         for key_node, _ in node.value:
             key = key_node.value

@@ -21,7 +21,8 @@ def normalize_code(raw: object) -> str:
     Raises ValueError for anything that is not one to four digits.
     """
     if isinstance(raw, bool) or not isinstance(raw, (int, str)):
-        raise ValueError("must be a municipality code such as 751 or \"0751\"")
+        raise ValueError(  # noqa: TRY004 - pydantic turns ValueError into a finding
+            "must be a municipality code such as 751 or \"0751\"")
     text = str(raw).strip()
     if not text.isdigit() or not 1 <= len(text) <= 4:
         raise ValueError(f"{raw!r} is not a municipality code (1-4 digits, e.g. \"0751\")")
