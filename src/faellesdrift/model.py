@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import socket
 from datetime import date
+from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
@@ -21,6 +22,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -304,6 +306,114 @@ class Control(Strict):
         return days
 
 
+# ---------------------------------------------------------------- settlement
+
+_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_METER = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+
+PoolName = Literal["servers", "network", "endpoints", "identities", "monitoring", "backup",
+                   "operations"]
+ModelName = Literal["per_capita", "consumption", "hybrid", "equal_plus_population"]
+MODEL_NAMES: tuple[str, ...] = ("per_capita", "consumption", "hybrid", "equal_plus_population")
+Money = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)]
+Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)]
+MonthId = Annotated[str, AfterValidator(_id_pattern(_PERIOD, "month", "2027-07"))]
+MeterName = Annotated[str, AfterValidator(_id_pattern(_METER, "meter name", "server.vcpu"))]
+
+
+class MeterRate(Strict):
+    """List price of one meter: DKK per unit-month (levels) or per event (counters)."""
+
+    pool: PoolName
+    dkk: Money
+
+
+class PerCapitaParams(Strict):
+    """Each pool split by population over the tenants that share the service."""
+
+
+class ConsumptionParams(Strict):
+    """Each pool split by consumption priced at the list rates (``settlement.rates``)."""
+
+
+class HybridParams(Strict):
+    """KOMBIT's model: a fixed price per citizen per year, reduced above a threshold,
+    plus the rest of the pool by consumption."""
+
+    base_dkk_per_citizen: Annotated[Decimal, Field(ge=0, decimal_places=4)] = Decimal(25)
+    threshold_citizens: Count = 150_000
+    above_threshold_factor: Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)] = Decimal(
+        "0.5")
+
+
+class EqualPlusPopulationParams(Strict):
+    """Norway's eKommune: a share split equally, the rest by population."""
+
+    equal_pct: Percent = Decimal(30)
+    population_pct: Percent = Decimal(70)
+
+    @model_validator(mode="after")
+    def _sums_to_100(self) -> EqualPlusPopulationParams:
+        total = self.equal_pct + self.population_pct
+        if total != 100:
+            raise PydanticCustomError(
+                "settlement.percent-sum",
+                "equal_pct + population_pct is {total} %; they must sum to 100 % "
+                "(e.g. equal_pct: 30, population_pct: 70)", {"total": str(total)})
+        return self
+
+
+class SettlementModels(Strict):
+    per_capita: PerCapitaParams = PerCapitaParams()
+    consumption: ConsumptionParams = ConsumptionParams()
+    hybrid: HybridParams = HybridParams()
+    equal_plus_population: EqualPlusPopulationParams = EqualPlusPopulationParams()
+
+
+class PeriodPolicy(Strict):
+    """Showback before chargeback: computed and reported, not invoiced, until ``chargeback_from``."""
+
+    default: Literal["showback", "chargeback"] = "showback"
+    chargeback_from: MonthId | None = None
+    showback: list[MonthId] = []  # months kept as showback even after chargeback_from
+
+    def mode(self, month: str) -> Literal["showback", "chargeback"]:
+        if month in self.showback:
+            return "showback"
+        if self.chargeback_from is not None and month >= self.chargeback_from:
+            return "chargeback"
+        return self.default
+
+
+class Settlement(Strict):
+    """How the community's yearly cost is spread over its tenants."""
+
+    currency: Literal["DKK"] = "DKK"
+    default_model: ModelName = "hybrid"
+    pools: Annotated[dict[PoolName, Annotated[Money, Field(gt=0)]], Field(min_length=1)]
+    rates: Annotated[dict[MeterName, MeterRate], Field(min_length=1)]
+    models: SettlementModels = SettlementModels()
+    periods: PeriodPolicy = PeriodPolicy()
+
+    @model_validator(mode="after")
+    def _pools_and_rates_agree(self) -> Settlement:
+        unknown = sorted({r.pool for r in self.rates.values()} - set(self.pools))
+        if unknown:
+            raise PydanticCustomError(
+                "settlement.pool-unknown",
+                "a rate names pool(s) {pools} that settlement.pools does not list; "
+                "add the pool with its yearly DKK or fix the rate's pool",
+                {"pools": ", ".join(unknown)})
+        unpriced = sorted(set(self.pools) - {r.pool for r in self.rates.values()})
+        if unpriced:
+            raise PydanticCustomError(
+                "settlement.pool-unmetered",
+                "pool(s) {pools} have no meter in settlement.rates, so consumption cannot "
+                "split them; give each pool at least one rate",
+                {"pools": ", ".join(unpriced)})
+        return self
+
+
 class Standards(Strict):
     """The community standards file: what is shared by every tenant."""
 
@@ -315,7 +425,7 @@ class Standards(Strict):
     shared_services: SharedServices
     quotas: Quotas
     controls: Annotated[list[Control], Field(min_length=1)]
-    settlement: dict[str, Value] = {}
+    settlement: Settlement | None = None  # required by `meter` and `bill`
 
     def quota_for(self, slug: str) -> Quota:
         return self.quotas.per_tenant.get(slug, self.quotas.default)
