@@ -1,0 +1,293 @@
+"""Run results: the contract between the adapters that run things and the reports that read them.
+
+Adapters never import each other. A run writes what it found here, and reports
+(and the onboarding flow) read it back. One JSON file per *kind* of result::
+
+    <state>/results/<kind>.json
+
+``save(settings, kind, payload)`` merges **per tenant**: a run scoped to some
+tenants (a shard) replaces only those tenants' entries and keeps every other
+tenant's entry from earlier runs, so shards' results combine into one file.
+Writes are atomic (a temporary file in the same directory, then ``rename``)
+and serialised by an advisory lock, so a reader never sees half a file and two
+shards saving at once both land. ``load(settings, kind)`` returns the merged
+payload, or ``None`` when no run of that kind has saved anything yet.
+
+Every file has the same envelope::
+
+    {
+      "kind": "network.compliance",          # the file's kind (set by save)
+      "schema": 1,                           # envelope version (set by save)
+      "generated_at": "2026-11-27T10:00:00+00:00",   # the latest save (set by save)
+      "community": {...},                    # optional; community-wide data, merged by key
+      "tenants": {                           # tenant slug -> that tenant's latest entry
+        "aarhus": {
+          "generated_at": "...",             # when this entry was produced (save sets it
+                                             #   to the save time when the payload has none)
+          ...                                # the kind's fields, below
+        }
+      }
+    }
+
+A tenant's entry is replaced whole by the next save that names the tenant:
+it is always the complete result of that tenant's latest run, never a mix of
+two runs. ``community`` keys given in a payload replace the same keys; keys
+not given are kept. All times are ISO 8601 with a timezone (UTC preferred).
+Secrets never go into results (they are read by the report site).
+
+Per-host rows share one shape across kinds, so the reports read every layer
+the same way::
+
+    {"host": "aar-core01",
+     "status": "ok" | "changed" | "failed" | "unreachable" | "not run",
+     "reason": "why it failed, or a short note",           # "" when nothing to say
+     "compliant": true | false | null,      # null: not read and checked in this run
+     "exceptions": ["AAR-EX-001"],          # exceptions that keep local values here
+     "controls": [                          # one row per control checked on this host
+       {"control": "net.ntp.servers", "compliant": true,
+        "source": "standard" | "<exception id>",
+        "exception_status": null | "active" | "expiring",
+        "missing": ["ntp server 10.250.0.123"],   # optional: what should be there
+        "extra": [],                              # optional: what should not be there
+        "note": ""}                               # optional
+     ]}
+
+The kinds (``KINDS``), who writes them and each tenant entry's fields:
+
+``network.compliance`` — ``faellesdrift network compliance [--tenant X]``
+    ``{"generated_at", "ok": bool, "hosts": [host row, ...]}``: one row per
+    network device of the tenant that the run selected (``FleetResult``'s
+    ``HostResult.to_dict()`` rows grouped by tenant fit as they are).
+
+``servers.verify`` — ``faellesdrift verify [--tenant X]`` (testinfra)
+    ``{"generated_at", "ok": bool, "hosts": [host row, ...]}``: one row per
+    server; ``controls`` holds one row per control verified on the host.
+
+``servers.apply`` — ``faellesdrift servers apply [--tenant X]``
+    ``{"generated_at", "ok": bool, "mode": "plan" | "apply",
+    "hosts": [host row + {"changed": int, "changes": [{"task", "role", "action",
+    "path", "controls": [...], "diff"}]}]}``. ``servers plan`` may save the
+    same shape under ``servers.plan``.
+
+``pulumi.outputs`` — ``faellesdrift pulumi up`` (and ``preview`` as ``pulumi.preview``)
+    ``{"generated_at", "ok": bool, "stack": "midt-dev", "resources": int,
+    "changes": {"create": int, "update": int, "delete": int, "same": int},
+    "outputs": {name: value, ...}}``; ``community`` may hold
+    ``{"stack": ..., "backend": "file://..."}``.
+
+``settlement`` — ``faellesdrift meter settle`` (metering)
+    ``community``: ``{"period": "2026-11" | "2026", "currency": "DKK",
+    "total_dkk": float, "model": "<the community's chosen model>",
+    "models": {"<name>": {"label": "Per capita", "description": "..."}, ...}}``;
+    tenant entry: ``{"generated_at", "period", "population": int,
+    "usage": {"server.vcpu": float, ...},
+    "amounts": {"<model name>": float DKK, ...}}`` — the same period under
+    every model, so reports show who gains and who loses.
+
+``lab.status`` — ``faellesdrift lab up|status``
+    ``{"generated_at", "ok": bool, "hosts": [{"host", "kind": "server" |
+    "network_device", "status": "up" | "down", "address", "reason"}]}``;
+    ``community`` may hold ``{"up": bool}``.
+
+``meter.collect`` — ``faellesdrift meter collect``
+    ``{"generated_at", "ok": bool, "period", "rows": int,
+    "meters": {"server.vcpu": float, ...}}``.
+
+A new kind is a new entry in ``KINDS`` and a paragraph here; ``save`` accepts
+any well-formed kind name (lowercase words joined by dots) so an adapter can
+start writing before the reports read it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from faellesdrift.errors import FaellesdriftError
+from faellesdrift.settings import Settings
+
+SCHEMA_VERSION = 1
+
+KINDS: dict[str, str] = {
+    "network.compliance": "network devices checked against the baseline",
+    "servers.verify": "servers verified (testinfra) against the baseline",
+    "servers.apply": "server baseline applied (ansible-runner)",
+    "servers.plan": "server baseline in check mode",
+    "pulumi.outputs": "platform stack applied (Pulumi up): outputs per tenant",
+    "pulumi.preview": "platform stack previewed (Pulumi preview)",
+    "settlement": "a period's costs per tenant under every allocation model",
+    "lab.status": "the lab's emulated devices and servers",
+    "meter.collect": "usage collected into the metering store",
+}
+
+HOST_STATUSES = ("ok", "changed", "failed", "unreachable", "not run")
+
+_KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class ResultsError(FaellesdriftError):
+    """A results file or payload is malformed."""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def results_dir(settings: Settings) -> Path:
+    return settings.state_dir / "results"
+
+
+def path_for(settings: Settings, kind: str) -> Path:
+    _check_kind(kind)
+    return results_dir(settings) / f"{kind}.json"
+
+
+def _check_kind(kind: str) -> None:
+    if not isinstance(kind, str) or not _KIND.match(kind):
+        raise ResultsError(
+            f"results kind {kind!r} is not a valid name: use lowercase words joined by dots (or one word), "
+            f"e.g. {', '.join(sorted(KINDS)[:3])}")
+
+
+def _check_payload(kind: str, payload: Any) -> None:
+    if not isinstance(payload, dict):
+        raise ResultsError(f"{kind}: the payload must be a JSON object, not {type(payload).__name__}")
+    unknown = set(payload) - {"kind", "schema", "generated_at", "community", "tenants"}
+    if unknown:
+        raise ResultsError(
+            f"{kind}: unknown top-level key(s) {', '.join(sorted(unknown))}; put tenant data "
+            "under 'tenants' and community-wide data under 'community'")
+    if "kind" in payload and payload["kind"] != kind:
+        raise ResultsError(f"{kind}: the payload says kind {payload['kind']!r}")
+    tenants = payload.get("tenants", {})
+    if not isinstance(tenants, dict):
+        raise ResultsError(f"{kind}: 'tenants' must map tenant slugs to objects")
+    for slug, entry in tenants.items():
+        if not isinstance(slug, str) or not _SLUG.match(slug):
+            raise ResultsError(f"{kind}: tenants key {slug!r} is not a tenant slug")
+        if not isinstance(entry, dict):
+            raise ResultsError(f"{kind}: tenants.{slug} must be an object")
+        hosts = entry.get("hosts", [])
+        if not isinstance(hosts, list) or not all(
+                isinstance(h, dict) and isinstance(h.get("host"), str) for h in hosts):
+            raise ResultsError(f"{kind}: tenants.{slug}.hosts must be a list of objects with 'host'")
+    if not isinstance(payload.get("community", {}), dict):
+        raise ResultsError(f"{kind}: 'community' must be an object")
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _read(path: Path, kind: str) -> dict | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(
+            f"{path}: not valid JSON (line {exc.lineno}: {exc.msg}) — delete the file and "
+            f"re-run the command that writes {kind!r}") from None
+    try:
+        _check_payload(kind, data)
+    except ResultsError as exc:
+        raise ResultsError(f"{path}: {exc} — delete the file and re-run the command") from None
+    return data
+
+
+def _write_atomic(path: Path, data: dict) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True, default=str)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def merge(current: dict | None, payload: dict, *, kind: str, at: str | None = None) -> dict:
+    """``payload`` merged over ``current``: its tenants replace theirs, its community keys too."""
+    at = at or now()
+    out: dict[str, Any] = {"kind": kind, "schema": SCHEMA_VERSION, "generated_at": at,
+                           "community": dict((current or {}).get("community", {})),
+                           "tenants": dict((current or {}).get("tenants", {}))}
+    out["community"].update(payload.get("community", {}))
+    for slug, entry in payload.get("tenants", {}).items():
+        out["tenants"][slug] = {"generated_at": payload.get("generated_at", at), **entry}
+    return dict(sorted(out.items()))
+
+
+def save(settings: Settings, kind: str, payload: dict) -> Path:
+    """Merge ``payload`` into ``<state>/results/<kind>.json`` (per tenant); return the path."""
+    _check_kind(kind)
+    _check_payload(kind, payload)
+    try:
+        json.dumps(payload, allow_nan=False, default=str)
+    except (TypeError, ValueError) as exc:
+        raise ResultsError(f"{kind}: the payload is not JSON-serialisable: {exc}") from None
+    path = path_for(settings, kind)
+    with _locked(path):
+        try:
+            current = _read(path, kind)
+        except ResultsError:
+            # Keep the unreadable file for a person to look at; this run starts a new one.
+            os.replace(path, path.with_name(f"{path.name}.corrupt-{now().replace(':', '')}"))
+            current = None
+        _write_atomic(path, merge(current, payload, kind=kind))
+    return path
+
+
+def load(settings: Settings, kind: str) -> dict | None:
+    """The merged results of ``kind``, or None when nothing was saved yet.
+
+    Raises ResultsError (naming the file and the fix) when the file is not valid.
+    """
+    return _read(path_for(settings, kind), kind)
+
+
+def tenant_entry(payload: dict | None, slug: str) -> dict | None:
+    """One tenant's entry of a loaded payload, or None."""
+    if not payload:
+        return None
+    return payload.get("tenants", {}).get(slug)
+
+
+def forget(settings: Settings, kind: str, tenants: list[str] | None = None) -> None:
+    """Drop some tenants' entries (or the whole file): e.g. when a tenant leaves."""
+    path = path_for(settings, kind)
+    with _locked(path):
+        if tenants is None:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+            return
+        current = _read(path, kind)
+        if current is None:
+            return
+        for slug in tenants:
+            current.get("tenants", {}).pop(slug, None)
+        _write_atomic(path, current)
