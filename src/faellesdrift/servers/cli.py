@@ -1,0 +1,302 @@
+"""`faellesdrift servers plan|apply` and `faellesdrift verify`: thin wiring to the library.
+
+Mount with ``app.add_typer(servers_app, name="servers")`` and
+``app.command("verify")(verify_cmd)``.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Self
+
+import typer
+from rich.live import Live
+from rich.table import Table
+
+from faellesdrift.errors import FaellesdriftError
+from faellesdrift.estate import Estate, load_estate, today_from_env
+from faellesdrift.servers.access import Access
+from faellesdrift.servers.hostvars import Selection, select
+from faellesdrift.servers.results import HostResult, Mode, RunResult
+from faellesdrift.servers.runner import run
+from faellesdrift.servers.verify import VerifyResult, verify
+from faellesdrift.settings import Settings
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+
+servers_app = typer.Typer(
+    help="Server baseline (time, logging, SSH, admin accounts, monitoring, banner) "
+         "with Ansible: plan shows the drift, apply fixes it.",
+    no_args_is_help=True)
+
+RootOpt = Annotated[Path | None, typer.Option(
+    "--root", envvar="FAELLESDRIFT_ROOT",
+    help="Community repository (holds community.yaml, tenants/ and playbooks/).")]
+TodayOpt = Annotated[str | None, typer.Option(
+    "--today", help="Evaluate exception expiries as of this date (YYYY-MM-DD).")]
+TenantOpt = Annotated[list[str] | None, typer.Option(
+    "--tenant", "-t", help="Only this tenant's servers (slug); repeat for more.")]
+HostOpt = Annotated[list[str] | None, typer.Option(
+    "--host", help="Only this server; repeat for more.")]
+ForksOpt = Annotated[int | None, typer.Option(
+    "--forks", min=1, max=100, help="Hosts Ansible works on at once (default: all, max 25).")]
+
+STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red",
+                "not run": "red", "passed": "green", "in sync": "green", "drift": "yellow"}
+
+
+def _style(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _prepare(root: Path | None, today: str | None, tenants: list[str] | None,
+             hosts: list[str] | None) -> tuple[Settings, Estate, Access, Selection]:
+    try:
+        day: date | None = date.fromisoformat(today) if today else today_from_env()
+    except ValueError:
+        raise fail(f"--today {today!r}: use the form YYYY-MM-DD") from None
+    try:
+        settings = Settings.from_env(root)
+        estate = load_estate(settings.root, day)
+        access = Access.from_lab(settings)
+        selection = select(estate, tenants=tenants or (), hosts=hosts or (),
+                           reachable=access.servers, connect_user=access.user)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+    if not selection.targets:
+        raise fail("no servers to run on: "
+                   + (f"{len(selection.left_out)} left out ({_left_out_text(selection)})"
+                      if selection.left_out else "the filters match none"))
+    return settings, estate, access, selection
+
+
+def _left_out_text(selection: Selection | RunResult | VerifyResult) -> str:
+    counts: dict[str, int] = {}
+    for reason in selection.left_out.values():
+        counts[reason] = counts.get(reason, 0) + 1
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items()))
+
+
+# ------------------------------------------------------------------ progress
+
+
+class _Progress:
+    """A live per-host table on stderr while Ansible runs."""
+
+    def __init__(self, selection: Selection, mode: Mode) -> None:
+        self.mode = mode
+        self.rows = {b.host: {"tenant": b.tenant, "done": 0, "changed": 0, "failed": 0,
+                              "last": "waiting", "state": ""} for b in selection.targets}
+        self.live = Live(self._render(), console=err_console, refresh_per_second=4,
+                         transient=False)
+
+    def _render(self) -> Table:
+        verb = "would change" if self.mode == "plan" else "changed"
+        t = Table(title=f"servers {self.mode}", title_justify="left")
+        for c in ("host", "tenant", "tasks", verb, "failed", "last task"):
+            t.add_column(c, overflow="fold")
+        for host, r in self.rows.items():
+            t.add_row(host, r["tenant"], str(r["done"]), str(r["changed"]), str(r["failed"]),
+                      f"{r['last']} {r['state']}".strip())
+        return t
+
+    def __call__(self, host: str, task: str, state: str) -> None:
+        r = self.rows.get(host)
+        if r is None:
+            return
+        if state == "done":
+            r["last"], r["state"] = "finished", ""
+        else:
+            r["done"] += 1
+            r["changed"] += state == "changed"
+            r["failed"] += state in ("failed", "unreachable")
+            r["last"], r["state"] = task, f"({state})"
+        self.live.update(self._render())
+
+    def __enter__(self) -> Self:
+        if err_console.is_terminal:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live.is_started:
+            self.live.stop()
+
+
+def _run(mode: Mode, settings: Settings, access: Access, selection: Selection,
+         forks: int | None, quiet: bool) -> RunResult:
+    if quiet or not err_console.is_terminal:
+        err_console.print(f"servers {mode}: {len(selection.targets)} host(s) "
+                          f"({', '.join(selection.tenants)}) via {access.origin}",
+                          highlight=False)
+        lines = (lambda h, t, s: err_console.print(f"  {h}: {t} ({s})", highlight=False)
+                 if s in ("failed", "unreachable") else None)
+        try:
+            return run(selection, access, settings, mode=mode, forks=forks, on_progress=lines)
+        except FaellesdriftError as exc:
+            raise fail(str(exc)) from None
+    with _Progress(selection, mode) as progress:
+        try:
+            return run(selection, access, settings, mode=mode, forks=forks,
+                       on_progress=progress)
+        except FaellesdriftError as exc:
+            raise fail(str(exc)) from None
+
+
+# ------------------------------------------------------------------ output
+
+
+def _exceptions_text(h: HostResult) -> str:
+    return ", ".join(f"{c} ({x})" for c, x in h.exceptions.items())
+
+
+def _print_plan(result: RunResult, show_diff: bool) -> None:
+    rows = []
+    for h in result.hosts.values():
+        status = h.status if not h.succeeded else ("drift" if h.changed else "in sync")
+        what = h.reason or ", ".join(dict.fromkeys(c.role for c in h.changes))
+        rows.append([h.host, h.tenant, _style(status), h.changed, what, _exceptions_text(h)])
+    console.print(table("Plan: server baseline (check + diff, nothing changed)",
+                        ["host", "tenant", "status", "would change", "what / why",
+                         "exceptions kept"], rows))
+    for h in result.hosts.values():
+        if not h.changes:
+            continue
+        console.print(f"[bold]{h.host}[/] would change:", highlight=False)
+        for c in h.changes:
+            path = f" → {c.path}" if c.path else ""
+            console.print(f"  • {c.role}: {c.task}{path}", highlight=False)
+            if show_diff and c.diff:
+                console.print("    " + c.diff.replace("\n", "\n    "), highlight=False,
+                              markup=False)
+    _footer(result)
+
+
+def _print_apply(result: RunResult) -> None:
+    rows = [[h.host, h.tenant, h.ok, h.changed, h.failed, h.unreachable, _style(h.status),
+             h.reason or _exceptions_text(h)] for h in result.hosts.values()]
+    console.print(table("Apply: server baseline",
+                        ["host", "tenant", "ok", "changed", "failed", "unreachable", "status",
+                         "reason / exceptions kept"], rows))
+    _footer(result)
+
+
+def _footer(result: RunResult) -> None:
+    s = result.summary()
+    parts = [f"{n} {k}" for k, n in s.items() if n or k in ("ok", "changed", "failed")]
+    verb = "would change" if result.mode == "plan" else "changed"
+    console.print(f"{len(result.hosts)} host(s): {', '.join(parts)}; "
+                  f"{result.changed_tasks} task(s) {verb} in {result.elapsed:.1f} s "
+                  f"(run {result.run_id})", highlight=False)
+    if result.left_out:
+        console.print(f"left out: {_left_out_text(result)}", highlight=False)
+    if result.error:
+        err_console.print(f"[bold red]error:[/] {result.error}", highlight=False)
+
+
+# ------------------------------------------------------------------ commands
+
+
+@servers_app.command("plan")
+def plan_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
+             host: HostOpt = None, forks: ForksOpt = None,
+             diff: Annotated[bool, typer.Option("--diff/--no-diff",
+                                                help="Show each file's diff.")] = False,
+             output: OutputOpt = Output.table) -> None:
+    """Show the drift from the baseline (Ansible check + diff mode); changes nothing.
+
+    Exit code 0 when every host was checked (drift or not), 1 when a host
+    failed or was unreachable.
+    """
+    settings, _, access, selection = _prepare(root, today, tenant, host)
+    result = _run("plan", settings, access, selection, forks, output is Output.json)
+    if output is Output.json:
+        print_json(result.to_dict())
+    else:
+        _print_plan(result, diff)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@servers_app.command("apply")
+def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
+              host: HostOpt = None, forks: ForksOpt = None,
+              skip_plan: Annotated[bool, typer.Option(
+                  "--skip-plan", help="Apply without showing the plan first.")] = False,
+              yes: Annotated[bool, typer.Option(
+                  "--yes", "-y", help="Do not ask before applying (asked only on a terminal)."
+              )] = False,
+              output: OutputOpt = Output.table) -> None:
+    """Apply the baseline; every changed task goes to the audit log.
+
+    Shows the plan first (unless --skip-plan) and, on a terminal, asks before
+    changing anything (unless --yes). Exit code 0 only when every host
+    finished without a failed task.
+    """
+    settings, _, access, selection = _prepare(root, today, tenant, host)
+    quiet = output is Output.json
+    if not skip_plan:
+        planned = _run("plan", settings, access, selection, forks, quiet)
+        if not quiet:
+            _print_plan(planned, show_diff=False)
+        if (not yes and sys.stdin.isatty() and not quiet
+                and not typer.confirm(f"Apply to {len(selection.targets)} host(s)?")):
+            raise typer.Exit(1)
+    result = _run("apply", settings, access, selection, forks, quiet)
+    if output is Output.json:
+        print_json(result.to_dict())
+    else:
+        _print_apply(result)
+        console.print(f"audit log: {settings.audit_log}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
+               host: HostOpt = None,
+               workers: Annotated[int, typer.Option(
+                   "--workers", min=1, max=16, help="pytest processes side by side.")] = 4,
+               output: OutputOpt = Output.table) -> None:
+    """Check the servers against the baseline with testinfra (tests/infra), per host.
+
+    A host that keeps a local value by exception is checked against that value,
+    and the table says so. Exit code 0 only when every check passed.
+    """
+    settings, _, access, selection = _prepare(root, today, tenant, host)
+    if output is not Output.json:
+        err_console.print(f"verify: {len(selection.targets)} host(s) "
+                          f"({', '.join(selection.tenants)}) with testinfra via "
+                          f"{access.origin}", highlight=False)
+    try:
+        result = verify(selection, access, settings, workers=workers)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+    if output is Output.json:
+        print_json(result.to_dict())
+    else:
+        _print_verify(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _print_verify(result: VerifyResult) -> None:
+    rows = []
+    for h in result.hosts.values():
+        kept = ", ".join(
+            f"{k.control}={k.value!r} kept by {k.exception}"
+            f"{' (expires ' + k.expires + ')' if k.expires else ''}"
+            f"{'' if k.verified else ' [NOT on host]'}" for k in h.kept)
+        rows.append([h.host, h.tenant, _style(h.status), h.passed, h.failed,
+                     kept or "-", h.reason])
+    console.print(table("Verify: server baseline (testinfra)",
+                        ["host", "tenant", "status", "passed", "failed", "exceptions kept",
+                         "first failure"], rows))
+    s = result.summary()
+    console.print(f"{len(result.hosts)} host(s): "
+                  + ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "passed")
+                  + f" in {result.elapsed:.1f} s (report {result.directory})", highlight=False)
+    if result.left_out:
+        console.print(f"left out: {_left_out_text(result)}", highlight=False)
+    for e in result.errors:
+        err_console.print(f"[bold red]error:[/] {e}", highlight=False)

@@ -1,0 +1,289 @@
+"""Results of a server run as data: one HostResult per host, parsed from ansible-runner events.
+
+Failures are results, not exceptions: an unreachable host or a failed task
+becomes a HostResult with a reason, and the run goes on for the other hosts.
+``EventCollector`` is the ``event_handler`` given to ``ansible_runner.run``;
+it is pure (no I/O), so tests feed it recorded events.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from faellesdrift.servers.hostvars import ROLES, Selection, controls_of_role
+
+Mode = Literal["plan", "apply"]
+Status = Literal["ok", "changed", "failed", "unreachable", "not run"]
+
+MAX_DIFF_CHARS = 4000
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """A task that changed something (apply) or would change it (plan)."""
+
+    task: str
+    role: str
+    action: str
+    path: str | None
+    diff: str  # unified diff, possibly empty (e.g. a new user has no file diff)
+    controls: tuple[str, ...]  # the controls the role applies
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "role": self.role, "action": self.action, "path": self.path,
+                "controls": list(self.controls), "diff": self.diff}
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    task: str
+    role: str
+    message: str
+    unreachable: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"task": self.task, "role": self.role, "message": self.message,
+                "unreachable": self.unreachable}
+
+
+@dataclass
+class HostResult:
+    host: str
+    tenant: str
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    ignored: int = 0
+    seen: bool = False  # at least one event arrived for this host
+    changes: list[TaskChange] = field(default_factory=list)
+    failures: list[TaskFailure] = field(default_factory=list)
+    exceptions: dict[str, str] = field(default_factory=dict)  # control -> exception id kept
+
+    @property
+    def status(self) -> Status:
+        if self.unreachable:
+            return "unreachable"
+        if self.failed:
+            return "failed"
+        if not self.seen:
+            return "not run"
+        return "changed" if self.changed else "ok"
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in ("ok", "changed")
+
+    @property
+    def reason(self) -> str:
+        if self.failures:
+            f = self.failures[0]
+            where = f"{f.role} : {f.task}" if f.role else f.task
+            return f"{where}: {f.message}"
+        if not self.seen:
+            return "the run ended before this host started"
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "tenant": self.tenant, "status": self.status,
+                "ok": self.ok, "changed": self.changed, "failed": self.failed,
+                "unreachable": self.unreachable, "skipped": self.skipped,
+                "reason": self.reason, "exceptions": dict(self.exceptions),
+                "changes": [c.to_dict() for c in self.changes],
+                "failures": [f.to_dict() for f in self.failures]}
+
+
+@dataclass
+class RunResult:
+    mode: Mode
+    run_id: str
+    hosts: dict[str, HostResult]
+    left_out: dict[str, str] = field(default_factory=dict)
+    rc: int | None = None
+    status: str = ""  # ansible-runner's status: successful, failed, timeout, canceled
+    error: str = ""  # why the run failed as a whole (no per-host results), if it did
+    elapsed: float = 0.0
+    artifacts: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and all(h.succeeded for h in self.hosts.values())
+
+    def count(self, status: Status) -> int:
+        return sum(h.status == status for h in self.hosts.values())
+
+    @property
+    def changed_tasks(self) -> int:
+        return sum(h.changed for h in self.hosts.values())
+
+    def summary(self) -> dict[str, int]:
+        return {s: self.count(s) for s in ("ok", "changed", "failed", "unreachable", "not run")}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"mode": self.mode, "run_id": self.run_id, "ok": self.ok, "rc": self.rc,
+                "status": self.status, "error": self.error or None,
+                "elapsed_s": round(self.elapsed, 1), "summary": self.summary(),
+                "changed_tasks": self.changed_tasks, "artifacts": self.artifacts,
+                "hosts": [h.to_dict() for h in self.hosts.values()],
+                "left_out": dict(self.left_out)}
+
+
+# ------------------------------------------------------------------ diffs
+
+
+def render_diff(diff: Any) -> str:
+    """Ansible's diff (a dict or a list of dicts with before/after) as unified text."""
+    parts = diff if isinstance(diff, list) else [diff]
+    out: list[str] = []
+    for d in parts:
+        if not isinstance(d, dict):
+            continue
+        if d.get("prepared"):
+            out.append(str(d["prepared"]).rstrip("\n"))
+            continue
+        before, after = d.get("before", ""), d.get("after", "")
+        if isinstance(before, dict) or isinstance(after, dict):  # state changes, e.g. a dir
+            out.append(f"- {before}\n+ {after}")
+            continue
+        if before == after:
+            continue
+        lines = difflib.unified_diff(
+            str(before).splitlines(), str(after).splitlines(),
+            fromfile=str(d.get("before_header", "before")),
+            tofile=str(d.get("after_header", "after")), lineterm="")
+        out.append("\n".join(lines))
+    text = "\n".join(p for p in out if p)
+    if len(text) > MAX_DIFF_CHARS:
+        text = text[:MAX_DIFF_CHARS] + f"\n… ({len(text) - MAX_DIFF_CHARS} more characters)"
+    return text
+
+
+def _message(res: dict[str, Any]) -> str:
+    msg = res.get("msg") or res.get("stderr") or res.get("reason") or ""
+    if not msg and isinstance(res.get("results"), list):  # a loop: the first failed item
+        for item in res["results"]:
+            if isinstance(item, dict) and item.get("failed"):
+                msg = item.get("msg") or item.get("stderr") or ""
+                break
+    msg = " ".join(str(msg).split())
+    return msg[:500] or "failed (no message)"
+
+
+def _role(event_data: dict[str, Any]) -> str:
+    role = event_data.get("role") or ""
+    return role.split(".")[-1]
+
+
+# ------------------------------------------------------------------ events
+
+Progress = Callable[[str, str, str], None]  # (host, task, state)
+
+
+class EventCollector:
+    """The event_handler for ansible_runner.run: turns events into HostResults.
+
+    ``on_progress(host, task, state)`` is called as each host finishes a task
+    (state: ok, changed, skipped, failed, unreachable, ignored) and once with
+    state "done" per host when the play's stats arrive.
+    """
+
+    def __init__(self, selection: Selection, mode: Mode, on_progress: Progress | None = None):
+        self.mode = mode
+        self.on_progress = on_progress
+        self.hosts: dict[str, HostResult] = {}
+        for b in selection.targets:
+            hr = HostResult(b.host, b.tenant)
+            hr.exceptions = {c.control: c.source for c in b.exceptions}
+            self.hosts[b.host] = hr
+        self.stats_seen = False
+        self.last_stdout: list[str] = []
+
+    def __call__(self, event: dict[str, Any]) -> bool:
+        self.handle(event)
+        return True  # keep the event in ansible-runner's artifacts
+
+    def _progress(self, host: str, task: str, state: str) -> None:
+        if self.on_progress is not None:
+            self.on_progress(host, task, state)
+
+    def handle(self, event: dict[str, Any]) -> None:
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        stdout = event.get("stdout")
+        if stdout:
+            self.last_stdout = (self.last_stdout + stdout.splitlines())[-20:]
+        if kind == "playbook_on_stats":
+            self._stats(data)
+            return
+        host = data.get("host")
+        if not host or host not in self.hosts or not kind.startswith("runner_on_"):
+            return
+        hr = self.hosts[host]
+        hr.seen = True
+        task = str(data.get("task") or "")
+        role = _role(data)
+        res = data.get("res") or {}
+        if kind == "runner_on_ok":
+            if res.get("changed"):
+                hr.changed += 1
+                hr.changes.append(self._change(task, role, data, res))
+                self._progress(host, task, "changed")
+            else:
+                hr.ok += 1
+                self._progress(host, task, "ok")
+        elif kind == "runner_on_skipped":
+            hr.skipped += 1
+            self._progress(host, task, "skipped")
+        elif kind == "runner_on_failed":
+            if data.get("ignore_errors"):
+                hr.ignored += 1
+                self._progress(host, task, "ignored")
+            else:
+                hr.failed += 1
+                hr.failures.append(TaskFailure(task, role, _message(res)))
+                self._progress(host, task, "failed")
+        elif kind == "runner_on_unreachable":
+            hr.unreachable += 1
+            hr.failures.append(TaskFailure(task, role, _message(res), unreachable=True))
+            self._progress(host, task, "unreachable")
+
+    def _change(self, task: str, role: str, data: dict[str, Any],
+                res: dict[str, Any]) -> TaskChange:
+        diffs: list[Any] = []
+        paths: list[str] = []
+        for r in [res, *(res.get("results") or [])]:
+            if not isinstance(r, dict):
+                continue
+            if r is not res and not r.get("changed"):
+                continue
+            if r.get("diff"):
+                diffs.append(r["diff"])
+            p = r.get("dest") or r.get("path")
+            if isinstance(p, str) and p not in paths:
+                paths.append(p)
+        flat = [d for x in diffs for d in (x if isinstance(x, list) else [x])]
+        return TaskChange(task=task, role=role,
+                          action=str(data.get("resolved_action") or data.get("task_action") or ""),
+                          path=", ".join(paths) or None, diff=render_diff(flat),
+                          controls=controls_of_role(role) if role in ROLES else ())
+
+    def _stats(self, data: dict[str, Any]) -> None:
+        """The play's final tallies win over the per-event counts (handlers included)."""
+        self.stats_seen = True
+        for key, attr in (("ok", "ok"), ("changed", "changed"), ("failures", "failed"),
+                          ("dark", "unreachable"), ("skipped", "skipped"),
+                          ("ignored", "ignored")):
+            for host, n in (data.get(key) or {}).items():
+                if host in self.hosts:
+                    hr = self.hosts[host]
+                    hr.seen = True
+                    value = int(n)
+                    if attr == "ok":  # Ansible's ok includes changed
+                        value = max(0, value - int((data.get("changed") or {}).get(host, 0)))
+                    setattr(hr, attr, value)
+        for host in self.hosts:
+            self._progress(host, "", "done")
