@@ -1,0 +1,149 @@
+"""Per-host results as data. Failures are results, not exceptions.
+
+Every selected device gets exactly one ``HostResult``; a ``FleetResult``
+summarises them, merges with other shards' results, and gives the CLI its
+exit code. Nothing is reported compliant unless it was read and checked in
+this run: a host that failed has no compliance verdict at all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+
+class Status(str, Enum):
+    OK = "ok"  # read (and, where asked, checked or pushed) with nothing to change
+    CHANGED = "changed"  # something changed: a new backup, a verified push
+    FAILED = "failed"  # reached, but the job did not complete (auth, timeout, verify)
+    UNREACHABLE = "unreachable"  # no SSH session could be opened
+
+    @property
+    def bad(self) -> bool:
+        return self in (Status.FAILED, Status.UNREACHABLE)
+
+
+@dataclass(frozen=True)
+class ControlResult:
+    """One control on one device: compliant, or the lines missing and extra."""
+
+    control: str
+    source: str  # "standard" or the id of the exception that keeps a local value
+    missing: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+    exception_status: str | None = None  # active / expiring when source is an exception
+    note: str = ""  # e.g. an expired exception whose lines are drift now
+
+    @property
+    def compliant(self) -> bool:
+        return not self.missing and not self.extra
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"control": self.control, "compliant": self.compliant, "source": self.source,
+                "exception_status": self.exception_status, "missing": list(self.missing),
+                "extra": list(self.extra), "note": self.note}
+
+
+@dataclass(frozen=True)
+class HostResult:
+    host: str
+    tenant: str
+    platform: str
+    status: Status
+    reason: str = ""  # why it failed, or a short note on what was done
+    controls: tuple[ControlResult, ...] = ()  # empty unless compliance was checked
+    pushed: tuple[str, ...] = ()  # config lines sent (redacted), or planned in a dry run
+    exceptions: tuple[str, ...] = ()  # ids of exceptions that keep local values here
+    details: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def checked(self) -> bool:
+        return bool(self.controls) and not self.status.bad
+
+    @property
+    def compliant(self) -> bool | None:
+        """True/False only when read and checked in this run; None otherwise."""
+        if not self.checked:
+            return None
+        return all(c.compliant for c in self.controls)
+
+    def with_status(self, status: Status, reason: str = "") -> HostResult:
+        return replace(self, status=status, reason=reason or self.reason)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"host": self.host, "tenant": self.tenant, "platform": self.platform,
+                "status": self.status.value, "reason": self.reason,
+                "compliant": self.compliant, "exceptions": list(self.exceptions),
+                "controls": [c.to_dict() for c in self.controls],
+                "pushed": list(self.pushed), "details": self.details,
+                "seconds": round(self.seconds, 2)}
+
+
+@dataclass(frozen=True)
+class FleetResult:
+    command: str
+    hosts: tuple[HostResult, ...]
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished: datetime | None = None
+    target: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(h.status.value for h in self.hosts)
+        return {s.value: c.get(s.value, 0) for s in Status}
+
+    @property
+    def failed(self) -> tuple[HostResult, ...]:
+        return tuple(h for h in self.hosts if h.status.bad)
+
+    @property
+    def ok(self) -> bool:
+        """Everything asked for succeeded on every selected host."""
+        return not self.failed
+
+    @property
+    def noncompliant(self) -> tuple[HostResult, ...]:
+        return tuple(h for h in self.hosts if h.compliant is False)
+
+    @property
+    def seconds(self) -> float:
+        end = self.finished or datetime.now(UTC)
+        return (end - self.started).total_seconds()
+
+    def host(self, name: str) -> HostResult:
+        return next(h for h in self.hosts if h.host == name)
+
+    def merge(self, other: FleetResult) -> FleetResult:
+        """Results of two shards of the same command: one fleet result."""
+        if other.command != self.command:
+            raise ValueError(f"cannot merge {other.command!r} results into {self.command!r}")
+        seen = {h.host for h in self.hosts}
+        clash = sorted(h.host for h in other.hosts if h.host in seen)
+        if clash:
+            raise ValueError(f"shards overlap on {', '.join(clash)}")
+        hosts = tuple(sorted((*self.hosts, *other.hosts), key=lambda h: (h.tenant, h.host)))
+        ends = [t for t in (self.finished, other.finished) if t]
+        return FleetResult(self.command, hosts, min(self.started, other.started),
+                           max(ends) if ends else None, self.target,
+                           {**self.details, **other.details})
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{len(self.hosts)} device(s)"] + [f"{n} {s}" for s, n in c.items() if n]
+        checked = [h for h in self.hosts if h.compliant is not None]
+        if checked:
+            parts.append(f"{sum(h.compliant for h in checked)}/{len(checked)} compliant")
+        parts.append(f"{self.seconds:.1f}s")
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"command": self.command, "target": self.target, "ok": self.ok,
+                "counts": self.counts, "summary": self.summary(),
+                "started": self.started.isoformat(timespec="seconds"),
+                "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
+                "details": self.details, "hosts": [h.to_dict() for h in self.hosts]}
