@@ -155,6 +155,7 @@ class ControlValue:
     value: Any
     source: str  # "standard" or the id of the exception that keeps the value
     expires: date | None = None
+    exception_status: str | None = None  # "active" or "expiring" when kept by an exception
 
     @property
     def kept_by_exception(self) -> bool:
@@ -162,7 +163,8 @@ class ControlValue:
 
     def to_dict(self) -> dict[str, Any]:
         return {"control": self.control, "value": self.value, "source": self.source,
-                "expires": self.expires.isoformat() if self.expires else None}
+                "expires": self.expires.isoformat() if self.expires else None,
+                "exception_status": self.exception_status}
 
 
 @dataclass(frozen=True)
@@ -226,8 +228,10 @@ def baseline(estate: Estate, host_name: str, *, connect_user: str = "root") -> B
             raise BaselineValueError(
                 f"{_where(estate, host, eff.source)}: {spec.control} for {host_name}: {exc}"
             ) from None
-        expires = eff.exception.record.expires if eff.exception else None
-        values.append(ControlValue(spec.control, spec.var, value, eff.source, expires))
+        kept = eff.exception
+        values.append(ControlValue(spec.control, spec.var, value, eff.source,
+                                   kept.record.expires if kept else None,
+                                   kept.status.value if kept else None))
     result = Baseline(host_name, host.tenant, str(host.spec.address), tuple(values))
     _never_lock_out(estate, host, result, connect_user)
     return result

@@ -287,3 +287,41 @@ class EventCollector:
                     setattr(hr, attr, value)
         for host in self.hosts:
             self._progress(host, "", "done")
+
+
+# ------------------------------------------------------------------ shared results
+
+
+def results_payload(result: RunResult, selection: Selection) -> dict[str, Any]:
+    """The run as a ``servers.plan`` / ``servers.apply`` payload (faellesdrift.results).
+
+    Per control: a plan marks the controls of every role that would change as
+    not compliant; an apply marks a host that finished as compliant (verify is
+    the independent check). A host that failed or was unreachable is null.
+    """
+    baselines = {b.host: b for b in selection.targets}
+    tenants: dict[str, Any] = {}
+    for h in result.hosts.values():
+        b = baselines[h.host]
+        touched = {c for change in h.changes for c in change.controls}
+        if not h.succeeded:
+            compliant: bool | None = None
+        else:
+            compliant = (not touched) if result.mode == "plan" else True
+        controls = []
+        for c in b.controls:
+            ok = None if compliant is None else (
+                c.control not in touched if result.mode == "plan" else True)
+            roles = sorted({x.role for x in h.changes if c.control in x.controls})
+            note = (f"{'would change' if result.mode == 'plan' else 'changed'}: "
+                    f"{', '.join(roles)}") if roles else ""
+            controls.append({"control": c.control, "compliant": ok, "source": c.source,
+                             "exception_status": c.exception_status, "note": note})
+        row = {"host": h.host, "status": h.status, "reason": h.reason, "compliant": compliant,
+               "exceptions": [c.source for c in b.exceptions], "controls": controls,
+               "changed": h.changed, "changes": [c.to_dict() for c in h.changes]}
+        entry = tenants.setdefault(h.tenant, {"ok": True, "mode": result.mode,
+                                              "run_id": result.run_id, "hosts": []})
+        entry["hosts"].append(row)
+        entry["ok"] = entry["ok"] and h.succeeded and not result.error
+    return {"tenants": tenants}

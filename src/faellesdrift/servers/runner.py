@@ -22,11 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from faellesdrift import audit
+from faellesdrift import audit, results
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.errors import ServersError
 from faellesdrift.servers.hostvars import Selection, inventory
-from faellesdrift.servers.results import EventCollector, Mode, Progress, RunResult
+from faellesdrift.servers.results import (
+    EventCollector,
+    Mode,
+    Progress,
+    RunResult,
+    results_payload,
+)
 from faellesdrift.settings import Settings
 
 PLAYBOOK = "site.yml"
@@ -171,6 +177,7 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
         result.error = (f"ansible-playbook ended with {r.status} (rc {r.rc}) before any host "
                         f"finished: {tail or 'no output'} — see {run_dir}/artifacts")
     (run_dir / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    results.save(settings, f"servers.{mode}", results_payload(result, selection))
     if mode == "apply":
         _audit(result, selection, settings, command or "servers apply")
     _prune(runs)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from faellesdrift import results
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.errors import ServersError
 from faellesdrift.servers.expectations import expectations, write
@@ -223,4 +224,33 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
     result.hosts = parse_report(records, selection)
     result.elapsed = time.monotonic() - start
     (directory / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
+    results.save(settings, "servers.verify", results_payload(result, selection))
     return result
+
+
+def results_payload(result: VerifyResult, selection: Selection) -> dict[str, Any]:
+    """The verification as a ``servers.verify`` payload (faellesdrift.results)."""
+    tenants: dict[str, Any] = {}
+    for b in selection.targets:
+        h = result.hosts[b.host]
+        known = h.status in ("passed", "failed")
+        controls = []
+        for c in b.controls:
+            mine = [x for x in h.checks if x.control == c.control]
+            bad = [x for x in mine if x.outcome != "passed"]
+            controls.append({
+                "control": c.control, "source": c.source,
+                "compliant": (not bad) if known and mine else None,
+                "exception_status": c.exception_status,
+                "note": bad[0].message if bad else f"{len(mine)} check(s) passed"})
+        status = {"passed": "ok", "failed": "failed", "unreachable": "unreachable",
+                  "not run": "not run"}[h.status]
+        row = {"host": b.host, "status": status, "reason": h.reason,
+               "compliant": (h.status == "passed") if known else None,
+               "exceptions": [c.source for c in b.exceptions], "controls": controls,
+               "passed": h.passed, "failed": h.failed}
+        entry = tenants.setdefault(b.tenant, {"ok": True, "run_id": result.run_id,
+                                              "hosts": []})
+        entry["hosts"].append(row)
+        entry["ok"] = entry["ok"] and h.status == "passed" and not result.errors
+    return {"tenants": tenants}
