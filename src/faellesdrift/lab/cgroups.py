@@ -6,6 +6,9 @@ needs a directory in both; on a pure v2 host only in /sys/fs/cgroup.
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 from faellesdrift.lab.errors import LabError
@@ -35,8 +38,34 @@ def names(prefix: str) -> list[str]:
     return sorted(found)
 
 
+def _pids(top: Path) -> list[int]:
+    found: list[int] = []
+    for procs in [top / "cgroup.procs", *top.rglob("cgroup.procs")]:
+        try:
+            found += [int(p) for p in procs.read_text().split()]
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def kill(name: str, timeout: float = 5.0) -> None:
+    """SIGKILL whatever is still in the server's cgroups (a container whose nspawn died)."""
+    for top in dirs(name):
+        if not top.exists():
+            continue
+        deadline = time.monotonic() + timeout
+        while (pids := _pids(top)) and time.monotonic() < deadline:
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.1)
+
+
 def remove(name: str) -> None:
-    """Remove the server's cgroup directories, deepest first; they must hold no process."""
+    """Remove the server's cgroup directories, deepest first, killing any process left."""
+    kill(name)
     for top in dirs(name):
         if not top.exists():
             continue

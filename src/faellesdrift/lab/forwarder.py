@@ -61,7 +61,7 @@ class Forwarder:
             await asyncio.wait_for(
                 asyncio.get_running_loop().sock_connect(out, (fwd.target, fwd.target_port)), 10)
             t_reader, t_writer = await asyncio.open_connection(sock=out)
-        except (OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, OSError) as exc:
             log.warning("forward %s: %s:%s unreachable: %s", fwd.name, fwd.target,
                         fwd.target_port, exc)
             out.close()

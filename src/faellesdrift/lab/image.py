@@ -8,6 +8,7 @@ A changed recipe gives a new hash, so a stale image is never used.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -83,7 +84,7 @@ def _entries(text: str) -> list[tuple[str, list[str]]]:
         if m:
             found.append((m.group(1), [m.group(2)]))
     for stanza in re.split(r"\n\s*\n", text):
-        fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, flags=re.M))
+        fields = dict(re.findall(r"^(\w[\w-]*):\s*(.*)$", stanza, flags=re.MULTILINE))
         if "deb" in fields.get("Types", "").split() and "URIs" in fields:
             for uri in fields["URIs"].split():
                 found.append((uri, fields.get("Suites", "").split()))
@@ -91,28 +92,37 @@ def _entries(text: str) -> list[tuple[str, list[str]]]:
 
 
 def ensure_base(paths: LabPaths, progress: Progress = lambda _: None) -> Path:
-    """The unpacked base image for the current recipe: reuse, unpack or build it."""
+    """The unpacked base image for the current recipe: reuse, unpack or build it.
+
+    The cache is shared by every lab and clone on the machine: a lock makes a
+    second caller wait for the first build instead of building again.
+    """
     root = rootfs(paths)
     if (root / ".faellesdrift-complete").exists():
         return root
     require("tar", "zstd")
     paths.cache.mkdir(parents=True, exist_ok=True)
-    work = paths.cache / f".work-{recipe_hash()}-{os.getpid()}"
-    shutil.rmtree(work, ignore_errors=True)
-    try:
-        if tarball(paths).exists():
-            progress(f"unpacking cached base image {tarball(paths).name}")
-            _unpack(tarball(paths), work)
-        else:
-            build(work, progress)
-            progress(f"caching base image as {tarball(paths).name}")
-            _pack(work, tarball(paths))
-        (work / ".faellesdrift-complete").write_text(json.dumps(recipe()) + "\n")
-        shutil.rmtree(root, ignore_errors=True)
-        os.replace(work, root)
-    finally:
+    with open(paths.cache / ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (root / ".faellesdrift-complete").exists():
+            return root
+        work = paths.cache / f".work-{recipe_hash()}-{os.getpid()}"
         shutil.rmtree(work, ignore_errors=True)
-    _forget_old(paths)
+        try:
+            if tarball(paths).exists():
+                progress(f"unpacking cached base image {tarball(paths).name}")
+                _unpack(tarball(paths), work)
+            else:
+                build(work, progress)
+                progress(f"caching base image as {tarball(paths).name}")
+                _pack(work, tarball(paths))
+            (work / ".faellesdrift-complete").write_text(json.dumps(recipe()) + "\n")
+            if root.exists() and not _in_use(root):  # an unfinished earlier attempt
+                shutil.rmtree(root)
+            os.replace(work, root)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        _forget_old(paths)
     return root
 
 

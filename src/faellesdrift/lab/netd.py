@@ -26,6 +26,7 @@ from faellesdrift.lab import netns
 from faellesdrift.lab.forwarder import Forward, Forwarder
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.services import EventLog, Services
+from faellesdrift.lab.state import write_atomic
 
 log = logging.getLogger("faellesdrift.lab.netd")
 
@@ -37,8 +38,9 @@ class Namespaces:
         self.fds = {
             "host": os.open("/proc/self/ns/net", os.O_RDONLY),
             "router": os.open(netns.path(f"{prefix}-router"), os.O_RDONLY),
-            "services": os.open(netns.path(f"{prefix}-svc"), os.O_RDONLY),
         }
+        if netns.exists(f"{prefix}-svc"):
+            self.fds["services"] = os.open(netns.path(f"{prefix}-svc"), os.O_RDONLY)
         netns.setns(self.fds["router"])
 
     @contextmanager
@@ -60,14 +62,28 @@ class Namespaces:
         return sock
 
 
-def load_forwards(paths: LabPaths) -> list[Forward]:
+def load_forwards(paths: LabPaths) -> tuple[str, list[Forward]]:
     if not paths.forwards_spec.exists():
-        return []
+        return "", []
     data = json.loads(paths.forwards_spec.read_text())
-    return [Forward(**f) for f in data["forwards"]]
+    return str(data.get("generation", "")), [Forward(**f) for f in data["forwards"]]
 
 
-async def start_services(ns: Namespaces, paths: LabPaths) -> list[object]:
+def mark_ready(paths: LabPaths, generation: str) -> None:
+    write_atomic(paths.root / "netd.ready",
+                 json.dumps({"pid": os.getpid(), "generation": generation}) + "\n")
+
+
+def load_hosts(paths: LabPaths) -> dict[str, str]:
+    try:
+        return dict(json.loads(paths.services_spec.read_text()).get("hosts", {}))
+    except (OSError, ValueError):
+        return {}
+
+
+async def start_services(ns: Namespaces, paths: LabPaths) -> Services | None:
+    if not paths.services_spec.exists() or "services" not in ns.fds:
+        return None
     spec = json.loads(paths.services_spec.read_text())
     svc = Services(EventLog(paths.services_log), spec.get("hosts", {}))
     loop = asyncio.get_running_loop()
@@ -93,21 +109,23 @@ async def start_services(ns: Namespaces, paths: LabPaths) -> list[object]:
     await tcp(host, port, svc.syslog_tcp)
     for addr, port in spec.get("tcp", []):
         await tcp(addr, port, svc.accept_only(f"tcp/{port}"))
-    return handles
+    svc.handles = handles
+    return svc
 
 
 async def serve(paths: LabPaths, prefix: str) -> None:
     ns = Namespaces(prefix)
     forwarder = Forwarder(lambda addr, port: ns.bound("host", socket.SOCK_STREAM, addr, port))
-    await start_services(ns, paths)
-    await forwarder.sync(load_forwards(paths))
+    svc = await start_services(ns, paths)
+    generation, forwards = load_forwards(paths)
+    await forwarder.sync(forwards)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reload_wanted = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload_wanted.set)
-    (paths.root / "netd.ready").write_text(f"{os.getpid()}\n")
+    mark_ready(paths, generation)
     log.info("netd ready")
     while not stop.is_set():
         waiter = asyncio.ensure_future(reload_wanted.wait())
@@ -117,8 +135,11 @@ async def serve(paths: LabPaths, prefix: str) -> None:
         stopper.cancel()
         if reload_wanted.is_set():
             reload_wanted.clear()
-            await forwarder.sync(load_forwards(paths))
-            (paths.root / "netd.ready").write_text(f"{os.getpid()}\n")
+            generation, forwards = load_forwards(paths)
+            await forwarder.sync(forwards)
+            if svc is not None:
+                svc.hosts = load_hosts(paths)
+            mark_ready(paths, generation)
             log.info("netd reloaded forwards")
     await forwarder.close()
 

@@ -6,7 +6,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from faellesdrift.lab.errors import LabError
@@ -29,20 +29,25 @@ def _zombie(pid: int) -> bool:
 
 
 def alive(pid: int | None, marker: str) -> bool:
-    """True when pid runs and its command line contains marker (guards against pid reuse)."""
+    """True when pid runs and marker is one of its arguments (guards against pid reuse)."""
     if not pid:
         return False
-    return marker in " ".join(cmdline(pid)) and not _zombie(pid)
+    return marker in cmdline(pid) and not _zombie(pid)
 
 
-def find(marker: str) -> list[int]:
-    """Every live process whose command line contains marker."""
+def find(prefix: str) -> list[int]:
+    """Every live process with an argument that starts with prefix."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and int(entry.name) != os.getpid():
-            if alive(int(entry.name), marker):
-                found.append(int(entry.name))
+            pid = int(entry.name)
+            if any(arg.startswith(prefix) for arg in cmdline(pid)) and not _zombie(pid):
+                found.append(pid)
     return sorted(found)
+
+
+def alive_like(pid: int, prefix: str) -> bool:
+    return any(a.startswith(prefix) for a in cmdline(pid)) and not _zombie(pid)
 
 
 def spawn(argv: Sequence[str], log: Path, env: dict[str, str] | None = None) -> int:
@@ -65,16 +70,19 @@ def _reap(pid: int) -> None:
         pass
 
 
-def stop(pids: Iterable[int], marker: str, timeout: float = 10.0) -> None:
-    """SIGTERM each pid that still matches marker, wait, then SIGKILL what is left."""
-    targets = [p for p in pids if alive(p, marker)]
+def stop(pids: Iterable[int], ours: Callable[[int], bool], timeout: float = 10.0) -> None:
+    """SIGTERM each pid for which ours(pid) holds, wait, then SIGKILL what is left.
+
+    `ours` is re-checked before every signal, so a recycled pid is never hit.
+    """
+    targets = [p for p in pids if ours(p)]
     for pid in targets:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while targets and time.monotonic() < deadline:
         for pid in targets:
             _reap(pid)
-        targets = [p for p in targets if alive(p, marker)]
+        targets = [p for p in targets if ours(p)]
         if targets:
             time.sleep(0.1)
     for pid in targets:
@@ -82,7 +90,7 @@ def stop(pids: Iterable[int], marker: str, timeout: float = 10.0) -> None:
     for pid in targets:
         for _ in range(50):
             _reap(pid)
-            if not alive(pid, marker):
+            if not ours(pid):
                 break
             time.sleep(0.1)
 

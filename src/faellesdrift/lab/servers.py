@@ -26,7 +26,7 @@ from faellesdrift.lab.spec import ServerSpec
 NSPAWN_SCRIPT = """\
 for dir in $CGROUP_DIRS; do mkdir -p "$dir" && echo $$ > "$dir/cgroup.procs" || exit 1; done
 exec env SYSTEMD_NSPAWN_API_VFS_WRITABLE=network systemd-nspawn -q -b --keep-unit \
-  --register=no --network-namespace-path="/run/netns/$NETNS" -D "$ROOT" -M "$MACHINE" \
+  --register=no "--network-namespace-path=/run/netns/$NETNS" -D "$ROOT" -M "$MACHINE" \
   --console=passive --link-journal=no --resolv-conf=off --timezone=off
 """
 
@@ -36,20 +36,26 @@ class ServerContext:
     names: Names
     paths: LabPaths
     base: Path  # unpacked base image (overlay lower dir)
+    bridge: str  # the tenant segment's bridge in the router namespace
     gateway: IPv4Address
     dns: tuple[IPv4Address, ...]
 
 
 def marker(names: Names, server: str) -> str:
-    """Substring of the server's nspawn command line (identifies it among all processes)."""
-    return f"/run/netns/{names.server_ns(server)}"
+    """The argument that identifies the server's nspawn process among all processes."""
+    return f"--network-namespace-path=/run/netns/{names.server_ns(server)}"
+
+
+def discover_marker(names: Names) -> str:
+    """Argument prefix shared by every nspawn process of this lab (crash clean-up)."""
+    return f"--network-namespace-path=/run/netns/{names.server_ns('')}"
 
 
 def create(ctx: ServerContext, spec: ServerSpec, index: int, record: dict) -> dict:
     """Make (or repair) the server and start it; returns its state record."""
     names, home = ctx.names, ctx.paths.server_dir(spec.name)
     ns = names.server_ns(spec.name)
-    _network(names, ns, spec.address, index, ctx.gateway, record)
+    _network(names, ns, spec.address, index, ctx.gateway, ctx.bridge)
     root = _overlay(ctx.base, home)
     host_key = _personalise(ctx, spec, root)
     pid = record.get("pid")
@@ -65,10 +71,9 @@ def create(ctx: ServerContext, spec: ServerSpec, index: int, record: dict) -> di
 
 
 def _network(names: Names, ns: str, address: IPv4Interface, index: int, gw: IPv4Address,
-             record: dict) -> None:
+             bridge: str) -> None:
     netns.add(ns)
     veth = names.server_veth(index)
-    bridge = record["bridge"]
     if veth not in netns.links(names.router):
         if "eth0" in netns.links(ns):
             netns.ip(ns, "link", "del", "eth0")
@@ -116,8 +121,9 @@ def _personalise(ctx: ServerContext, spec: ServerSpec, root: Path) -> str:
 
 def stop(names: Names, paths: LabPaths, name: str, record: dict) -> None:
     """Stop the container, unmount, remove its netns and cgroup dirs. Keeps its disk."""
-    procs.stop([p for p in [record.get("pid")] if p], marker(names, name))
-    procs.stop(procs.find(marker(names, name)), marker(names, name))
+    mark = marker(names, name)
+    pids = {p for p in [record.get("pid")] if p} | set(procs.find(mark))
+    procs.stop(pids, lambda pid: procs.alive(pid, mark))
     ns = names.server_ns(name)
     cgroups.remove(ns)
     root = paths.server_dir(name) / "root"

@@ -89,6 +89,7 @@ class Services:
     def __init__(self, log: EventLog, hosts: dict[str, str]) -> None:
         self.log = log
         self.hosts = hosts
+        self.handles: list[object] = []  # transports and servers, kept open by netd
 
     def ntp(self, data: bytes, peer: Any) -> bytes | None:
         self.log("ntp", peer)

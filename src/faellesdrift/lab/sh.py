@@ -37,8 +37,8 @@ def run(argv: Sequence[str], *, check: bool = True, input: str | None = None,
         timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
     """Run argv; on failure raise LabError with the command and its last error line."""
     try:
-        proc = subprocess.run(list(argv), capture_output=True, text=True, input=input,
-                              timeout=timeout)
+        proc = subprocess.run(list(argv), check=False, capture_output=True, text=True,
+                              input=input, timeout=timeout)
     except FileNotFoundError:
         require(argv[0])
         raise

@@ -6,6 +6,8 @@ small plans by hand.
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
@@ -37,6 +39,7 @@ class SegmentSpec:
 
     name: str  # tenant slug, or SERVICES_SEGMENT
     prefixes: tuple[IPv4Network, ...]
+    reserved: tuple[IPv4Address, ...] = ()  # estate addresses the lab gateway must not take
 
 
 SERVICES_SEGMENT = "shared"
@@ -66,7 +69,8 @@ class TenantSpec:
 
     @property
     def segment(self) -> SegmentSpec:
-        return SegmentSpec(self.slug, self.prefixes)
+        used = [s.address.ip for s in self.servers] + [d.address for d in self.devices]
+        return SegmentSpec(self.slug, self.prefixes, tuple(used))
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,8 @@ class LabPlan:
 
     @property
     def segments(self) -> tuple[SegmentSpec, ...]:
-        shared = SegmentSpec(SERVICES_SEGMENT, (self.services.prefix,))
+        shared = SegmentSpec(SERVICES_SEGMENT, (self.services.prefix,),
+                             self.services.addresses())
         return (*(t.segment for t in self.tenants), shared)
 
 
@@ -96,4 +101,31 @@ class LabSettings:
     prefix: str = "fd"  # names of namespaces, cgroups, machines start with "<prefix>-"
     device_ports: tuple[int, int] = (42000, 42999)  # inclusive range on 127.0.0.1
     loopback: IPv4Network = field(default_factory=lambda: IPv4Network("127.42.0.0/16"))
-    ready_timeout: float = 60.0  # seconds to wait for every server's sshd
+    ready_timeout: float = 90.0  # seconds to wait for every server's sshd
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,5}", self.prefix):
+            raise ValueError(f"lab prefix {self.prefix!r}: use 1-6 lowercase letters/digits, "
+                             "starting with a letter (it goes into 15-character link names)")
+        low, high = self.device_ports
+        if not 1024 <= low <= high <= 65535:
+            raise ValueError(f"lab device ports {low}-{high}: use a range within 1024-65535")
+        if not self.loopback.subnet_of(IPv4Network("127.0.0.0/8")):
+            raise ValueError(f"lab loopback {self.loopback}: must be inside 127.0.0.0/8")
+
+    @classmethod
+    def from_env(cls) -> LabSettings:
+        """FAELLESDRIFT_LAB_PREFIX, _PORTS (e.g. 42000-42999), _LOOPBACK (e.g. 127.42.0.0/16)."""
+        kwargs: dict[str, object] = {}
+        if os.environ.get("FAELLESDRIFT_LAB_PREFIX"):
+            kwargs["prefix"] = os.environ["FAELLESDRIFT_LAB_PREFIX"]
+        if os.environ.get("FAELLESDRIFT_LAB_PORTS"):
+            raw = os.environ["FAELLESDRIFT_LAB_PORTS"]
+            try:
+                low, high = (int(x) for x in raw.split("-"))
+            except ValueError:
+                raise ValueError(f"FAELLESDRIFT_LAB_PORTS={raw!r}: use LOW-HIGH") from None
+            kwargs["device_ports"] = (low, high)
+        if os.environ.get("FAELLESDRIFT_LAB_LOOPBACK"):
+            kwargs["loopback"] = IPv4Network(os.environ["FAELLESDRIFT_LAB_LOOPBACK"])
+        return cls(**kwargs)  # type: ignore[arg-type]

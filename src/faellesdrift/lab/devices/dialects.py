@@ -56,9 +56,12 @@ class IosDialect:
         self.indent = "   " if self.eos else " "
         self.mode = "user"
         self.context: str | None = None
+        self.banner: tuple[str, str, list[str]] | None = None  # kind, end marker, lines so far
 
     def prompt(self) -> str:
         name = self.store.name
+        if self.banner is not None:
+            return ""  # typing banner text: no prompt, as on the device
         if self.mode == "user":
             return f"{name}>"
         if self.mode == "enable":
@@ -107,7 +110,43 @@ class IosDialect:
             return "Copy completed successfully." if self.eos else "Building configuration...\n[OK]"
         return None
 
+    def _banner_start(self, line: str) -> Reply:
+        words = line.split(maxsplit=2)
+        kind = words[1] if len(words) > 1 else "motd"
+        rest = words[2] if len(words) > 2 else ""
+        if self.eos:
+            self.banner = (kind, "EOF", [])
+            return "Enter TEXT message. Type 'EOF' on its own line to end."
+        if not rest:
+            return self.invalid()
+        delim = "^C" if rest.startswith("^C") else rest[0]
+        body = rest[len(delim):]
+        self.banner = (kind, delim, [])
+        if body:
+            return self._banner_line(body) or ""
+        return f"Enter TEXT message.  End with the character '{delim[0]}'."
+
+    def _banner_line(self, line: str) -> Reply:
+        assert self.banner is not None
+        kind, delim, text = self.banner
+        done = (line.strip() == delim) if self.eos else (delim in line)
+        if not done:
+            text.append(line)
+            return ""
+        if not self.eos and line[:line.index(delim)]:
+            text.append(line[:line.index(delim)])
+        self.banner = None
+        with self.store.lock:
+            cfg = ios.IosConfig(self.store.lines, self.eos)
+            cfg.set_banner(kind, text)
+            self.store.replace(cfg.lines())
+        return ""
+
     def _config(self, line: str, raw: str) -> Reply:
+        if self.banner is not None:
+            return self._banner_line(raw.rstrip("\r\n") if raw else line)
+        if line.startswith("banner ") and not line.startswith("banner motd file"):
+            return self._banner_start(line)
         if line == "end":
             self.mode, self.context = "enable", None
             return ""
@@ -119,13 +158,13 @@ class IosDialect:
         if line.startswith("do ") or (self.eos and line.startswith("show ")):
             mode, self.mode = self.mode, "enable"
             try:
-                return self._exec(line[3:] if line.startswith("do ") else line)
+                return self._exec(line.removeprefix("do "))
             finally:
                 self.mode = mode
         if line in ("", "!") or line.startswith("!"):
             return ""
         with self.store.lock:
-            cfg = ios.IosConfig(self.store.lines, self.indent)
+            cfg = ios.IosConfig(self.store.lines, self.eos)
             negated = line.startswith("no ")
             if ios.is_parent(line):
                 cfg.apply(None, line)
@@ -143,16 +182,16 @@ class IosDialect:
 
     def running_config(self) -> str:
         with self.store.lock:
-            blocks = ios.parse(self.store.lines)
+            blocks = ios.parse(self.store.lines, self.eos)
         body: list[str] = []
         for b in blocks:
-            body.append(b.line)
-            body.extend(self.indent + c for c in b.children)
+            body.extend(ios.dump([b], self.indent, self.eos))
             if b.children:
                 body.append("!")
         if self.eos:
-            head = ["! Command: show running-config", f"! device: {self.store.name} "
-                    "(vEOS-lab, EOS-4.30.1F)", "!", "! boot system flash:/vEOS-lab.swi", "!"]
+            device = f"! device: {self.store.name} (vEOS-lab, EOS-4.30.1F)"
+            head = ["! Command: show running-config", device, "!",
+                    "! boot system flash:/vEOS-lab.swi", "!"]
             return "\n".join(head + body + ["!", "end"])
         text = "\n".join(body)
         head = ["Building configuration...", "", f"Current configuration : {len(text)} bytes",

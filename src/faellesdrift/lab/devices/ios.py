@@ -29,8 +29,7 @@ SINGLE = ("hostname ", "ip domain-name ", "ip domain name ", "clock timezone ",
           "duplex ", "switchport trunk native vlan ", "switchport trunk allowed vlan ",
           "name ", "logging buffered ", "ip address ")
 DEFAULT_ON = ("shutdown", "ip domain-lookup", "ip domain lookup", "ip http server",
-              "ip http secure-server", "cdp run", "lldp run", "service pad", "ip source-route",
-              "ip routing")
+              "ip http secure-server", "cdp run", "lldp run", "service pad", "ip source-route")
 NEGATIONS_HIDDEN = ("no shutdown",)  # not shown in running config
 
 
@@ -38,23 +37,45 @@ NEGATIONS_HIDDEN = ("no shutdown",)  # not shown in running config
 class Block:
     line: str
     children: list[str] = field(default_factory=list)
+    banner: bool = False  # children are the banner's text lines
 
 
-def parse(lines: list[str]) -> list[Block]:
+def banner_end(eos: bool) -> str:
+    """How a banner's text ends in the running config: IOS `^C`, EOS `EOF`."""
+    return "EOF" if eos else "^C"
+
+
+def parse(lines: list[str], eos: bool = False) -> list[Block]:
     blocks: list[Block] = []
+    banner: Block | None = None
     for raw in lines:
+        if banner is not None:
+            if raw.strip() == banner_end(eos):
+                banner = None
+            else:
+                banner.children.append(raw.rstrip())
+            continue
         if not raw.strip() or raw.strip() == "!" or raw.strip() == "end":
             continue
-        if raw[0].isspace() and blocks:
+        if raw.startswith("banner "):
+            words = raw.split()
+            banner = Block(" ".join(words[:2]), banner=True)
+            blocks.append(banner)
+        elif raw[0].isspace() and blocks:
             blocks[-1].children.append(raw.strip())
         else:
             blocks.append(Block(raw.strip()))
     return blocks
 
 
-def dump(blocks: list[Block], indent: str) -> list[str]:
+def dump(blocks: list[Block], indent: str, eos: bool = False) -> list[str]:
     out: list[str] = []
     for b in blocks:
+        if b.banner:
+            out.append(b.line if eos else f"{b.line} ^C")
+            out.extend(b.children)
+            out.append(banner_end(eos))
+            continue
         out.append(b.line)
         out.extend(indent + c for c in b.children)
     return out
@@ -101,12 +122,22 @@ def _remove(lines: list[str], target: str) -> list[str]:
 class IosConfig:
     """Edits on a parsed running config; `context` is the open parent line or None."""
 
-    def __init__(self, lines: list[str], indent: str) -> None:
-        self.blocks = parse(lines)
-        self.indent = indent
+    def __init__(self, lines: list[str], eos: bool = False) -> None:
+        self.eos = eos
+        self.indent = "   " if eos else " "
+        self.blocks = parse(lines, eos)
 
     def lines(self) -> list[str]:
-        return dump(self.blocks, self.indent)
+        return dump(self.blocks, self.indent, self.eos)
+
+    def set_banner(self, kind: str, text: list[str]) -> None:
+        """`banner <kind>` with these text lines (replacing the old banner of that kind)."""
+        header = f"banner {kind}"
+        old = self._block(header)
+        if old is not None:
+            old.children, old.banner = list(text), True
+        else:
+            self._insert(Block(header, list(text), banner=True))
 
     def _insert(self, block: Block) -> None:
         """Next to its kin (after the last line with the same first word), like IOS sorts."""
@@ -126,11 +157,18 @@ class IosConfig:
                 if target in DEFAULT_ON and not any(b.line == line for b in self.blocks):
                     self.blocks.append(Block(line))
                 return
+            if line in DEFAULT_ON:  # on by default: shown only when switched off
+                self.blocks = [b for b in self.blocks if b.line != f"no {line}"]
+                return
             if self._block(line) is None:
                 key = _single_key(line)
-                self.blocks = [b for b in self.blocks if b.line != f"no {line}" and
-                               not (key and b.line.startswith(key) and not b.children)]
-                self._insert(Block(line))
+                self.blocks = [b for b in self.blocks if b.line != f"no {line}"]
+                old = next((b for b in self.blocks if key and not b.children
+                            and b.line.startswith(key)), None)
+                if old is not None:
+                    old.line = line  # a single-valued setting changes in place
+                else:
+                    self._insert(Block(line))
             return
         block = self._block(context)
         if block is None:
