@@ -19,7 +19,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from fakenos import FakeNOS
 from fakenos.core.nos import Nos
@@ -119,7 +119,7 @@ def _remove(lines: list[str], stmt: str) -> None:
 class GearShell(CMDShell):
     """One SSH session on one device."""
 
-    registry: dict[str, Device] = {}
+    registry: ClassVar[dict[str, Device]] = {}
 
     def __init__(self, *args: Any, device: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -278,11 +278,11 @@ class Gear:
         self.net.shell_plugins["CMDShell"] = GearShell
         self.net.nos_plugins.update(nos)
 
-    def __enter__(self) -> Gear:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def start(self) -> None:

@@ -24,7 +24,7 @@ COMMAND = "network compliance"
 
 
 def parse(spec: PlatformSpec, text: str) -> HConfig:
-    text = text.replace("\r\n", "\n")
+    text = spec.canonical(text.replace("\r\n", "\n"))
     if spec.name == "juniper_junos":  # `display set` output: comments and blank lines only
         text = "\n".join(line for line in text.splitlines()
                          if line.startswith(("set ", "delete ")))

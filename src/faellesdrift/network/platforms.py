@@ -6,7 +6,8 @@ Adding a platform means one entry here and one template folder under
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 from hier_config import Platform as HPlatform
 
@@ -31,6 +32,19 @@ class PlatformSpec:
     scopes: dict[str, tuple[str, ...]]  # control id -> line prefixes it owns (top level)
     commit: bool = False  # candidate config: commit after pushing
     banner_push: str = "multiline"  # "caret": IOS one-line `banner motd ^text^`
+    # Options a control does not judge, dropped from running lines before comparing:
+    # a TACACS+ server's inline key is a secret the device keeps, not drift.
+    normalise: tuple[tuple[str, str], ...] = ()
+    _compiled: tuple = field(default=(), init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_compiled", tuple(
+            (re.compile(p, re.MULTILINE), r) for p, r in self.normalise))
+
+    def canonical(self, text: str) -> str:
+        for pattern, replacement in self._compiled:
+            text = pattern.sub(replacement, text)
+        return text
 
     def owner(self, line: str) -> str | None:
         """The control that owns a top-level config line, or None (not managed)."""
@@ -49,14 +63,16 @@ _IOS_LIKE = {
     "net.banner.motd": ("banner motd",),
 }
 
+_IOS_NORMALISE = ((r"^(tacacs-server host \S+) .*$", r"\1"),)
+
 PLATFORMS: dict[str, PlatformSpec] = {
     "cisco_ios": PlatformSpec(
         name="cisco_ios", hier=HPlatform.CISCO_IOS, read_command="show running-config",
-        scopes=_IOS_LIKE, banner_push="caret",
+        scopes=_IOS_LIKE, banner_push="caret", normalise=_IOS_NORMALISE,
     ),
     "arista_eos": PlatformSpec(
         name="arista_eos", hier=HPlatform.ARISTA_EOS, read_command="show running-config",
-        scopes=_IOS_LIKE,
+        scopes=_IOS_LIKE, normalise=_IOS_NORMALISE,
     ),
     "juniper_junos": PlatformSpec(
         name="juniper_junos", hier=HPlatform.JUNIPER_JUNOS,
@@ -70,6 +86,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
             "net.banner.motd": ("set system login message ",),
         },
         commit=True,
+        normalise=((r"^(set system tacplus-server \S+) .*$", r"\1"),),
     ),
 }
 

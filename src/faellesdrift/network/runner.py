@@ -25,8 +25,8 @@ from netmiko.exceptions import (
 )
 from nornir.core import Nornir
 from nornir.core.configuration import Config
-from nornir.core.task import Result, Task
 from nornir.core.plugins.connections import ConnectionPluginRegister
+from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
 from nornir_netmiko.connections import Netmiko
 

@@ -1,0 +1,275 @@
+"""`faellesdrift network …` and `faellesdrift inventory build`: thin wiring to the library.
+
+Mount with ``app.add_typer(network_app, name="network")`` and
+``app.add_typer(inventory_app, name="inventory")``.
+Exit codes: 0 when everything asked for succeeded; 1 when any device failed
+or was unreachable (and, for compliance, when any device is not compliant);
+2 for bad options or input.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from faellesdrift.errors import FaellesdriftError
+from faellesdrift.estate import Estate, load_estate, today_from_env
+from faellesdrift.network.backup import backup
+from faellesdrift.network.compliance import compliance
+from faellesdrift.network.filters import Filters
+from faellesdrift.network.intended import intended
+from faellesdrift.network.inventory import build
+from faellesdrift.network.redact import redact
+from faellesdrift.network.remediate import remediate
+from faellesdrift.network.results import FleetResult, HostResult
+from faellesdrift.network.settings import NetworkSettings, load_network_estate
+from faellesdrift.settings import Settings
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+
+network_app = typer.Typer(
+    help="Network devices with Nornir + netmiko: backup, intended config, compliance, "
+         "remediation that keeps approved local exceptions.",
+    no_args_is_help=True)
+inventory_app = typer.Typer(help="Nornir and Ansible inventories generated from the estate.",
+                            no_args_is_help=True)
+
+RootOpt = Annotated[Path | None, typer.Option(
+    "--root", envvar="FAELLESDRIFT_ROOT",
+    help="Community repository (holds community.yaml and tenants/).")]
+TodayOpt = Annotated[str | None, typer.Option(
+    "--today", help="Evaluate exception expiries as of this date (YYYY-MM-DD).")]
+TenantOpt = Annotated[list[str] | None, typer.Option(
+    "--tenant", "-t", help="Only this tenant's devices (slug); repeat for more.")]
+SiteOpt = Annotated[list[str] | None, typer.Option(
+    "--site", help="Only devices at this site (as in the tenant file); repeat for more.")]
+RoleOpt = Annotated[list[str] | None, typer.Option(
+    "--role", help="Only devices with this role (core, access, firewall, …); repeat for more.")]
+PlatformOpt = Annotated[list[str] | None, typer.Option(
+    "--platform", help="Only this platform (cisco_ios, arista_eos, juniper_junos); repeat.")]
+HostOpt = Annotated[list[str] | None, typer.Option(
+    "--host", help="Only this device; repeat for more.")]
+TargetOpt = Annotated[str | None, typer.Option(
+    "--target", envvar="FAELLESDRIFT_NETWORK_TARGET",
+    help="lab: the emulated devices; estate: the management addresses; auto (default): "
+         "the lab when it is up, else the estate.")]
+WorkersOpt = Annotated[int, typer.Option(
+    "--workers", min=1, max=50, help="Devices worked on at once (max 50).")]
+
+STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red"}
+
+
+def _style(status: str) -> str:
+    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+
+
+def _prepare(root: Path | None, today: str | None, target: str | None, workers: int,
+             tenant, site, role, platform, host) -> tuple[Estate, NetworkSettings, Filters]:
+    try:
+        day: date = date.fromisoformat(today) if today else today_from_env()
+    except ValueError:
+        raise fail(f"--today {today!r}: use the form YYYY-MM-DD") from None
+    try:
+        settings = Settings.from_env(root)
+        estate, expired = load_network_estate(settings.root, day)
+        net = NetworkSettings.from_settings(settings, target=target, workers=workers)
+        filters = Filters.of(tenant, site, role, platform, host)
+        selected = filters.select(estate)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+    if not selected:
+        raise fail(f"no network device matches {filters.describe()}")
+    for f in expired:
+        err_console.print(f"[yellow]warning:[/] {f.message} — no longer applies: its lines "
+                          "are drift here", highlight=False)
+    return estate, net, filters
+
+
+def _run(what, *args, **kwargs) -> FleetResult:
+    try:
+        return what(*args, **kwargs)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+
+
+def _announce(command: str, estate: Estate, filters: Filters) -> None:
+    n = len(filters.select(estate))
+    err_console.print(f"{command}: {n} device(s), {filters.describe()}", highlight=False)
+
+
+def _fleet_table(fleet: FleetResult, extra: list[str], row) -> None:
+    console.print(table(
+        f"{fleet.command} (target: {fleet.target})",
+        ["device", "tenant", "platform", "status", *extra],
+        [[h.host, h.tenant, h.platform, _style(h.status.value), *row(h)] for h in fleet.hosts]))
+
+
+def _finish(fleet: FleetResult, output: Output, *, failed: bool) -> None:
+    if output is Output.json:
+        print_json(fleet.to_dict())
+    else:
+        colour = "red" if failed else "green"
+        console.print(f"[{colour}]{fleet.summary()}[/]", highlight=False)
+        for h in fleet.failed:
+            console.print(f"  [red]{h.host}[/]: {h.status.value}: {h.reason}", highlight=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+def _control_lines(h: HostResult) -> list[str]:
+    out = []
+    for c in h.controls:
+        if c.compliant:
+            continue
+        kept = f" (kept by {c.source})" if c.source != "standard" else ""
+        out.append(f"  [bold]{c.control}[/]{kept}")
+        out += [f"    [green]+ {redact(line)}[/]".replace("\n", " / ") for line in c.missing]
+        out += [f"    [red]- {redact(line)}[/]".replace("\n", " / ") for line in c.extra]
+        if c.note:
+            out.append(f"    [yellow]{c.note}[/]")
+    return out
+
+
+# ------------------------------------------------------------------ network
+
+
+@network_app.command("backup")
+def backup_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = None,
+               platform: PlatformOpt = None, host: HostOpt = None, target: TargetOpt = None,
+               workers: WorkersOpt = 20, root: RootOpt = None, today: TodayOpt = None,
+               output: OutputOpt = Output.table) -> None:
+    """Read each device's running config into the backup git repo (redacted), one commit."""
+    estate, net, filters = _prepare(root, today, target, workers, tenant, site, role,
+                                    platform, host)
+    _announce("network backup", estate, filters)
+    fleet = _run(backup, estate, net, filters)
+    if output is Output.table:
+        _fleet_table(fleet, ["result"], lambda h: [h.reason])
+        console.print(f"commit {fleet.details.get('commit', '')[:12]} in "
+                      f"{fleet.details.get('repository')}", highlight=False)
+    _finish(fleet, output, failed=not fleet.ok)
+
+
+@network_app.command("intended")
+def intended_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = None,
+                 platform: PlatformOpt = None, host: HostOpt = None,
+                 show: Annotated[bool, typer.Option(
+                     "--show", help="Print each selected device's intended config.")] = False,
+                 write: Annotated[bool, typer.Option(
+                     "--write/--no-write", help="Write them under <state>/intended.")] = True,
+                 root: RootOpt = None, today: TodayOpt = None,
+                 output: OutputOpt = Output.table) -> None:
+    """Render each device's intended config from the standards and effective control values."""
+    estate, net, filters = _prepare(root, today, "estate", 1, tenant, site, role, platform,
+                                    host)
+    fleet = _run(intended, estate, net, filters, write=write)
+    if output is Output.table:
+        if show:
+            for h in fleet.hosts:
+                console.rule(f"{h.host} ({h.platform})")
+                console.print(h.details.get("text", h.reason), markup=False, highlight=False)
+        else:
+            _fleet_table(fleet, ["lines", "exceptions kept", "file"], lambda h: [
+                h.details.get("lines", ""), ", ".join(h.exceptions),
+                h.details.get("file", h.reason)])
+        if write:
+            console.print(f"written under {fleet.details.get('directory')}", highlight=False)
+    _finish(fleet, output, failed=not fleet.ok)
+
+
+@network_app.command("compliance")
+def compliance_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = None,
+                   platform: PlatformOpt = None, host: HostOpt = None,
+                   target: TargetOpt = None, workers: WorkersOpt = 20, root: RootOpt = None,
+                   today: TodayOpt = None, output: OutputOpt = Output.table) -> None:
+    """Per device and control: compliant, or the missing (+) and extra (-) lines.
+
+    Exit 1 when any device is not compliant or could not be read and checked.
+    """
+    estate, net, filters = _prepare(root, today, target, workers, tenant, site, role,
+                                    platform, host)
+    _announce("network compliance", estate, filters)
+    fleet = _run(compliance, estate, net, filters)
+    if output is Output.table:
+        _fleet_table(fleet, ["compliant", "drift in", "exceptions kept"], lambda h: [
+            {True: "[green]yes[/]", False: "[red]no[/]", None: "[red]not checked[/]"}[
+                h.compliant],
+            ", ".join(c.control for c in h.controls if not c.compliant),
+            ", ".join(h.exceptions)])
+        for h in fleet.noncompliant:
+            console.print(f"[bold]{h.host}[/] ({h.tenant}):", highlight=False)
+            for line in _control_lines(h):
+                console.print(line, highlight=False)
+    _finish(fleet, output, failed=not fleet.ok or bool(fleet.noncompliant))
+
+
+@network_app.command("remediate")
+def remediate_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = None,
+                  platform: PlatformOpt = None, host: HostOpt = None,
+                  apply: Annotated[bool, typer.Option(
+                      "--apply", help="Push, read back and re-check (default: dry run).")
+                  ] = False,
+                  target: TargetOpt = None, workers: WorkersOpt = 20, root: RootOpt = None,
+                  today: TodayOpt = None, output: OutputOpt = Output.table) -> None:
+    """Dry run (default): the exact lines each device would get. --apply: push and verify.
+
+    Lines kept by an active exception are never removed; an expired exception's
+    lines are drift and are removed. Only a re-check that passes counts as remediated.
+    """
+    estate, net, filters = _prepare(root, today, target, workers, tenant, site, role,
+                                    platform, host)
+    _announce("network remediate" + (" --apply" if apply else " (dry run)"), estate, filters)
+    fleet = _run(remediate, estate, net, filters, apply=apply)
+    if output is Output.table:
+        _fleet_table(fleet, ["result", "exceptions kept"], lambda h: [
+            h.reason, ", ".join(h.exceptions)])
+        for h in fleet.hosts:
+            if h.pushed:
+                verb = "pushed" if apply else "would push"
+                console.print(f"[bold]{h.host}[/] {verb}:", highlight=False)
+                for line in h.pushed:
+                    console.print(f"  {line}", markup=False, highlight=False)
+        if not apply and any(h.pushed for h in fleet.hosts):
+            console.print("dry run: nothing was changed; run again with --apply to push "
+                          "(secrets are shown as <redacted>)", highlight=False)
+    _finish(fleet, output, failed=not fleet.ok)
+
+
+# ------------------------------------------------------------------ inventory
+
+
+@inventory_app.command("build")
+def inventory_build_cmd(
+    check: Annotated[bool, typer.Option(
+        "--check", help="Write nothing; exit 1 when the files in inventory/ are out of date.")
+    ] = False,
+    root: RootOpt = None, today: TodayOpt = None, output: OutputOpt = Output.table,
+) -> None:
+    """Write inventory/ (Nornir SimpleInventory + Ansible inventory) from the estate."""
+    try:
+        day = date.fromisoformat(today) if today else today_from_env()
+    except ValueError:
+        raise fail(f"--today {today!r}: use the form YYYY-MM-DD") from None
+    try:
+        settings = Settings.from_env(root)
+        result = build(load_estate(settings.root, day), settings.root, check=check)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+    if output is Output.json:
+        print_json({"written": result.written, "unchanged": result.unchanged,
+                    "differ": result.differ, "ok": not result.differ})
+    else:
+        for rel in result.written:
+            console.print(f"wrote {rel}", highlight=False)
+        for rel in result.differ:
+            console.print(f"[red]out of date[/]: {rel}", highlight=False)
+        if check and not result.differ:
+            console.print(f"[green]up to date[/]: {len(result.unchanged)} file(s)")
+        elif result.differ:
+            console.print("run `faellesdrift inventory build` and commit inventory/")
+        elif not result.written:
+            console.print(f"unchanged: {len(result.unchanged)} file(s)")
+    if result.differ:
+        raise typer.Exit(1)
