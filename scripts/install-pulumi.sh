@@ -24,13 +24,16 @@
 #                the proxy at all; v3.68.0 is the newest sdk/v3 release served
 #                that still contains the host, so it is built from there.
 #                That old host ignores Pulumi.yaml runtime options (the CLI no
-#                longer passes them as flags): select the Python interpreter
-#                with PULUMI_PYTHON_CMD=/path/to/venv/bin/python, or put the
-#                venv's bin first on PATH.
+#                longer passes them as flags) and cannot run Python policy
+#                packs for this CLI (RunPlugin lacks the pack's path).
 #
-# Offline use (set these when running pulumi):
+# Environment for running pulumi with these binaries:
+#   PULUMI_PYTHON_CMD=/path/to/venv/bin/python        interpreter for programs and
+#       dynamic providers (or put the venv's bin first on PATH); the
+#       `virtualenv` runtime option in Pulumi.yaml is NOT honoured.
 #   PULUMI_SKIP_UPDATE_CHECK=true                     no version check online
 #   PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true  never download plugins
+#   PULUMI_CONFIG_PASSPHRASE=...                      for file:// backends
 # Build knobs: GOMODCACHE/GOCACHE as usual (go env defaults), GOPROXY.
 set -euo pipefail
 
@@ -85,8 +88,8 @@ ldflags() { echo "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Ver
 log "building pulumi v$CLI_VERSION (github.com/pulumi/pulumi/pkg/v3); this takes a while"
 fetch github.com/pulumi/pulumi/pkg/v3 "v$CLI_VERSION" pkg
 (cd "$work/pkg" &&
-    go mod edit -dropreplace=github.com/pulumi/pulumi/sdk/v3 \
-        -require="github.com/pulumi/pulumi/sdk/v3@v$CLI_VERSION" &&
+    go mod edit -dropreplace=github.com/pulumi/pulumi/sdk/v3 &&
+    go get "github.com/pulumi/pulumi/sdk/v3@v$CLI_VERSION" &&   # also adds its go.sum lines
     go build -trimpath -ldflags "$(ldflags "$CLI_VERSION")" -o "$work/out/pulumi" ./cmd/pulumi) ||
     die "building pulumi failed"
 
