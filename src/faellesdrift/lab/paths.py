@@ -39,6 +39,11 @@ class LabPaths:
     def default(cls) -> LabPaths:
         return cls(root=state_dir() / "lab", cache=cache_dir() / "lab")
 
+    @classmethod
+    def under(cls, state: Path, cache: Path) -> LabPaths:
+        """The lab of a state dir, with images in a cache dir (both as Settings has them)."""
+        return cls(root=state / "lab", cache=cache / "lab")
+
     @property
     def state_file(self) -> Path:
         return self.root / "state.json"

@@ -1,0 +1,108 @@
+"""From the resolved Estate to a LabPlan: the only lab module that knows the tenant model.
+
+- one segment per tenant (its networks' prefixes), one shared-services segment;
+- servers: every server, or the first N per tenant; each keeps its estate address;
+- devices: every network device, starting from a plausible config with the
+  effective control values (exceptions' kept values included) and one or two
+  known deviations from the standard (devices/configs.py).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Interface
+from typing import Any
+
+from faellesdrift.errors import ConfigError
+from faellesdrift.estate import Estate
+from faellesdrift.lab.devices import configs
+from faellesdrift.lab.errors import LabError
+from faellesdrift.lab.spec import (
+    PLATFORMS,
+    DeviceSpec,
+    LabPlan,
+    ServerSpec,
+    ServicesSpec,
+    TenantSpec,
+)
+from faellesdrift.model import NetworkDevice, Server, Tenant
+
+NETWORK_CONTROLS = (configs.NTP, configs.SYSLOG, configs.SNMP, configs.TACACS, configs.DNS,
+                    configs.BANNER)
+TACACS_PORT = 49
+
+
+def plan_from_estate(estate: Estate, servers_per_tenant: int | None = None,
+                     tenants: list[str] | None = None) -> LabPlan:
+    """The lab for these tenants (default: all) with at most N servers each (default: all)."""
+    if servers_per_tenant is not None and servers_per_tenant < 0:
+        raise LabError(f"--servers-per-tenant {servers_per_tenant}: use 0 or more")
+    chosen = estate.subset(tenants) if tenants else estate
+    return LabPlan(
+        tenants=tuple(_tenant(estate, t, servers_per_tenant) for t in chosen.tenants),
+        services=_services(estate),
+        community=estate.standards.community,
+    )
+
+
+def _interface(tenant: Tenant, name: str, address: IPv4Address) -> IPv4Interface:
+    for net in tenant.networks:
+        if address in net.prefix:
+            return IPv4Interface(f"{address}/{net.prefix.prefixlen}")
+    raise LabError(f"{tenant.slug}: {name} has address {address}, in none of the tenant's "
+                   "networks; add the network to tenants/" + tenant.slug + ".yaml")
+
+
+def _tenant(estate: Estate, tenant: Tenant, limit: int | None) -> TenantSpec:
+    chosen: list[Server] = list(tenant.servers)[:limit] if limit is not None \
+        else list(tenant.servers)
+    servers = tuple(ServerSpec(s.name, tenant.slug, _interface(tenant, s.name, s.address))
+                    for s in chosen)
+    devices = tuple(_device(estate, tenant, d, i) for i, d in enumerate(tenant.network_devices))
+    return TenantSpec(tenant.slug, tuple(n.prefix for n in tenant.networks), servers, devices)
+
+
+def _device(estate: Estate, tenant: Tenant, device: NetworkDevice, index: int) -> DeviceSpec:
+    if device.platform not in PLATFORMS:
+        raise LabError(f"{tenant.slug}: {device.name} is {device.platform}, which the lab does "
+                       f"not emulate (supported: {', '.join(PLATFORMS)})")
+    values, kept = _effective(estate, device.name)
+    facts = configs.DeviceFacts(
+        name=device.name, platform=device.platform, role=device.role, site=device.site,
+        ports=int(device.ports), address=_interface(tenant, device.name, device.address),
+        vlans=tuple((n.vlan, n.name) for n in tenant.networks),
+        domain=f"{tenant.slug}.{estate.standards.community.lower()}.lab")
+    values, deviations = configs.deviate(values, kept, facts, index)
+    return DeviceSpec(name=device.name, tenant=tenant.slug, platform=device.platform,
+                      address=device.address, config=configs.render(facts, values),
+                      deviations=deviations)
+
+
+def _effective(estate: Estate, host: str) -> tuple[dict[str, Any], set[str]]:
+    """Each network control's effective value for host, and which ones an exception keeps."""
+    values: dict[str, Any] = {}
+    kept: set[str] = set()
+    for control in NETWORK_CONTROLS:
+        try:
+            eff = estate.effective(control, host)
+        except ConfigError:
+            continue  # the community's catalog has no such control: the device omits it
+        values[control] = eff.value
+        if eff.source != "standard":
+            kept.add(control)
+    return values, kept
+
+
+def _services(estate: Estate) -> ServicesSpec:
+    shared = estate.standards.shared_services
+    tcp = [(shared.monitoring.host, shared.monitoring.port),
+           (shared.backup.host, shared.backup.port)]
+    tacacs = estate.standards.control(configs.TACACS)
+    for addr in configs.as_list(tacacs.default if tacacs else None):
+        try:
+            ip = IPv4Address(addr)
+        except ValueError:
+            continue
+        if ip in shared.prefix:
+            tcp.append((ip, TACACS_PORT))
+    return ServicesSpec(prefix=shared.prefix, ntp=tuple(shared.ntp), dns=tuple(shared.dns),
+                        syslog=(shared.syslog.host, shared.syslog.port), tcp=tuple(tcp))
