@@ -1,0 +1,137 @@
+"""`meter collect`, `meter show` and `bill` end to end on the sample community."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from faellesdrift.metering.cli import bill_cmd, meter_app
+from faellesdrift.metering.store import open_store
+from tests.conftest import REPO
+
+app = typer.Typer()
+app.add_typer(meter_app, name="meter")
+app.command("bill")(bill_cmd)
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.setenv("FAELLESDRIFT_ROOT", str(REPO))
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("FAELLESDRIFT_DB", store_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    return {"state": tmp_path / "state", "url": store_url}
+
+
+def run(*args: str) -> object:
+    return runner.invoke(app, list(args), catch_exceptions=False)
+
+
+def counts(url: str) -> dict:
+    s = open_store(url)
+    try:
+        return s.counts()
+    finally:
+        s.close()
+
+
+def test_collect_twice_then_compare_and_export(env: dict) -> None:
+    first = run("meter", "collect", "--period", "2026-11", "-o", "json")
+    assert first.exit_code == 0, first.output
+    data = json.loads(first.output)
+    estate = next(c for c in data["collectors"] if c["source"] == "estate")
+    assert estate["rows"] == estate["new"] > 1000
+    assert any("no Pulumi outputs yet" in n for c in data["collectors"] for n in c["notes"])
+    again = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").output)
+    assert all(c["new"] == 0 for c in again["collectors"])
+    assert counts(env["url"])["rows"] == estate["rows"]
+
+    shown = run("meter", "show", "--period", "2026-11")
+    assert shown.exit_code == 0 and "server.vcpu" in shown.output
+
+    out = run("bill", "--period", "2026-11", "--compare", "--explain", "odder",
+              "--export", "csv")
+    assert out.exit_code == 0, out.output
+    for word in ("per_capita", "consumption", "hybrid", "equal_plus_population", "showback",
+                 "4,000,000.00", "Odder (odder", "not charged: odd-file01 kept locally"):
+        assert word in out.output
+    exported = env["state"] / "exports" / "settlement-2026-11-compare.csv"
+    with exported.open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 4 * 9
+    hybrid = [r for r in rows if r["model"] == "hybrid"]
+    assert sum(int(r["amount_dkk"].replace(".", "")) for r in hybrid) == 400_000_000
+
+    js = run("bill", "--period", "2026-11", "--model", "hybrid", "--export", "json", "-o", "json")
+    bill = json.loads(js.output)
+    assert bill["invoice"] is False and bill["total"] == "4000000.00"
+    assert Path(bill["export"]).exists()
+    assert bill["tenants"][0]["lines"]
+
+
+def test_bad_pulumi_outputs_write_nothing(env: dict) -> None:
+    outputs = env["state"] / "pulumi"
+    outputs.mkdir(parents=True)
+    (outputs / "outputs-midt.json").write_text(json.dumps({"metering": [
+        {"tenant": "odder", "meter": "platform.resource", "subject": "odd-vnet", "quantity": 3},
+        {"tenant": "odder", "meter": "platform.cpu", "quantity": 1}]}))
+    out = run("meter", "collect", "--period", "2026-11")
+    assert out.exit_code == 1
+    assert "outputs-midt.json [metering[1].meter]: unknown meter 'platform.cpu'" in out.output
+    assert "nothing written" in out.output
+    assert counts(env["url"])["rows"] == 0  # not even the estate's rows
+
+    (outputs / "outputs-midt.json").write_text(json.dumps({"metering": [
+        {"tenant": "odder", "meter": "backup.gb", "quantity": -5}]}))
+    out = run("meter", "collect", "--period", "2026-11")
+    assert out.exit_code == 1 and "[metering[0].quantity]" in out.output
+    assert "negative quantity" in out.output
+
+
+def test_pulumi_and_audit_collectors(env: dict) -> None:
+    outputs = env["state"] / "pulumi"
+    outputs.mkdir(parents=True)
+    (outputs / "outputs-midt.json").write_text(json.dumps({"other": 1, "metering": [
+        {"tenant": "odder", "meter": "platform.resource", "subject": "odd-vnet", "quantity": 3}]}))
+    log = env["state"] / "audit.jsonl"
+    events = [
+        {"time": "2026-11-03T10:00:00+00:00", "tenant": "odder", "target": "odd-core01",
+         "result": "changed", "change": {"task": "ntp"}},
+        {"time": "2026-11-03T10:00:01+00:00", "tenant": "odder", "target": "odd-core01",
+         "result": "changed", "change": {"task": "banner"}},
+        {"time": "2026-11-04T10:00:00+00:00", "tenant": "odder", "target": "odd-fil01",
+         "result": "failed", "change": None},
+        {"time": "2026-10-30T10:00:00+00:00", "tenant": "odder", "target": "x",
+         "result": "changed", "change": {}},
+    ]
+    log.write_text("".join(json.dumps(e) + "\n" for e in events))
+    data = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").output)
+    by = {c["source"]: c for c in data["collectors"]}
+    assert by["pulumi:midt"]["new"] == 1
+    assert by["audit"]["new"] == 2  # applied changes in November only
+    data = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").output)
+    assert {c["source"]: c["new"] for c in data["collectors"]} == \
+        {"estate": 0, "pulumi:midt": 0, "audit": 0}
+    shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").output)
+    assert shown["usage"]["odder"]["change.applied"] == 2
+    assert shown["usage"]["odder"]["platform.resource"] == 3
+
+
+def test_future_period_and_bad_period(env: dict) -> None:
+    out = run("meter", "collect", "--period", "2026-12")
+    assert out.exit_code == 1 and "is in the future (the estate's today is 2026-11-27)" in out.output
+    out = run("bill", "--period", "2026-13", "--compare")
+    assert out.exit_code == 1 and "is not a period" in out.output
+    assert counts(env["url"])["rows"] == 0
+
+
+def test_bill_without_usage_says_what_to_run(env: dict) -> None:
+    out = run("bill", "--period", "2026-11", "--model", "consumption")
+    assert out.exit_code == 1
+    assert "meter collect --period 2026-11" in out.output
