@@ -1,0 +1,101 @@
+"""Local contracts (risk 2): what ending each one early costs against keeping it to term.
+
+- **ended early**: the contract's ``early_exit_dkk`` — paid once, a write-off;
+- **kept to term**: the yearly cost for the rest of the contract, pro rata by
+  day from ``as_of`` (today) to ``ends``: ``yearly_dkk × days / 365``;
+- a contract **blocks migration** when it ends after the tenant's onboarding
+  target: the assets it covers either leave early (and the exit is paid) or
+  stay local past the wave.
+
+Money is Decimal and rounded to whole øre; leap days are ignored (365-day year).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from faellesdrift.model import Contract, Tenant
+
+ORE = Decimal("0.01")
+YEAR_DAYS = 365
+
+
+@dataclass(frozen=True)
+class Exposure:
+    tenant: str
+    contract: Contract
+    as_of: date
+    target: date  # the tenant's onboarding target
+
+    @property
+    def remaining_days(self) -> int:
+        return max(0, (self.contract.ends - self.as_of).days)
+
+    @property
+    def ended(self) -> bool:
+        return self.remaining_days == 0
+
+    @property
+    def early_exit_dkk(self) -> Decimal:
+        return Decimal(0) if self.ended else Decimal(self.contract.early_exit_dkk)
+
+    @property
+    def kept_to_term_dkk(self) -> Decimal:
+        amount = Decimal(self.contract.yearly_dkk) * self.remaining_days / YEAR_DAYS
+        return amount.quantize(ORE, rounding=ROUND_HALF_UP)
+
+    @property
+    def blocks_migration(self) -> bool:
+        return self.contract.ends > self.target
+
+    @property
+    def saving_if_ended_early_dkk(self) -> Decimal:
+        """Positive: ending early is cheaper than paying to term; negative: dearer."""
+        return self.kept_to_term_dkk - self.early_exit_dkk
+
+    @property
+    def cheaper(self) -> str:
+        if self.ended:
+            return "already ended"
+        s = self.saving_if_ended_early_dkk
+        if s > 0:
+            return "end early"
+        if s < 0:
+            return "keep to term"
+        return "the same either way"
+
+    def advice(self) -> str:
+        c = self.contract
+        covers = ", ".join(c.covers)
+        return (f"{c.id} ({c.supplier}) runs to {c.ends}, after the wave target {self.target}: "
+                f"end it early (DKK {self.early_exit_dkk:,.0f}) or keep {covers} local until then "
+                f"(DKK {self.kept_to_term_dkk:,.0f} to term)")
+
+    def to_dict(self) -> dict:
+        c = self.contract
+        return {"tenant": self.tenant, "id": c.id, "supplier": c.supplier, "covers": list(c.covers),
+                "ends": c.ends.isoformat(), "yearly_dkk": c.yearly_dkk,
+                "early_exit_dkk": float(self.early_exit_dkk),
+                "kept_to_term_dkk": float(self.kept_to_term_dkk),
+                "remaining_days": self.remaining_days,
+                "blocks_migration": self.blocks_migration, "cheaper": self.cheaper}
+
+
+def exposures(tenant: Tenant, as_of: date) -> list[Exposure]:
+    return [Exposure(tenant.slug, c, as_of, tenant.onboarding.target) for c in tenant.contracts]
+
+
+@dataclass(frozen=True)
+class Totals:
+    early_exit_dkk: Decimal
+    kept_to_term_dkk: Decimal
+    blocking: int
+    contracts: int
+
+
+def totals(items: list[Exposure]) -> Totals:
+    return Totals(sum((e.early_exit_dkk for e in items), Decimal(0)),
+                  sum((e.kept_to_term_dkk for e in items), Decimal(0)),
+                  sum(e.blocks_migration for e in items), len(items))

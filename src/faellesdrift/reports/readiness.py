@@ -1,0 +1,311 @@
+"""Readiness per tenant (risk 7: does the 1 January 2027 deadline hold?) and onboarding waves.
+
+The score is the sum of weighted criteria, each a fraction from 0 to 1 —
+rules as data (``CRITERIA``), every one with a plain label, what was found and
+what is missing:
+
+=============  ======  ===========================================================
+criterion      weight  met when
+=============  ======  ===========================================================
+definition     20      the tenant file has no validation errors
+verification   20      the latest verification reached every server and checked it
+network        20      share of network devices compliant in the latest run
+servers        20      share of servers passing the latest verification
+contracts      10      no local contract ends after the wave target
+exceptions     10      no exception expired (0) or expiring within 30 days (half)
+=============  ======  ===========================================================
+
+A tenant is **ready** at 100. A result that does not exist yet scores 0 and
+says which command produces it. Waves group tenants by onboarding wave; a
+tenant is **late** when its target is after the deadline, or the target has
+passed and it is not ready; **due soon** when the target is within 30 days.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+from faellesdrift.estate import ExceptionStatus, KeptException
+from faellesdrift.findings import Finding
+from faellesdrift.model import Tenant
+from faellesdrift.reports.compliance import LayerSummary, summarize
+from faellesdrift.reports.contracts import Exposure, exposures
+from faellesdrift.reports.inputs import Inputs
+
+DEADLINE = date(2027, 1, 1)
+DUE_SOON_DAYS = 30
+MAX_LISTED = 5  # items listed per criterion; the rest are counted
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the criteria look at for one tenant."""
+
+    tenant: Tenant
+    errors: tuple[Finding, ...]
+    network: LayerSummary | None
+    network_missing: str  # what to say (and run) when there is no network result
+    servers: LayerSummary | None
+    servers_missing: str
+    exceptions: tuple[KeptException, ...]
+    contracts: tuple[Exposure, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    fraction: float
+    detail: str
+    missing: tuple[str, ...] = ()
+    known: bool = True  # False: the data does not exist yet
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    label: str
+    weight: int
+    check: Callable[[Facts], Outcome]
+
+
+@dataclass(frozen=True)
+class Check:
+    id: str
+    label: str
+    weight: int
+    outcome: Outcome
+
+    @property
+    def points(self) -> float:
+        return self.weight * self.outcome.fraction
+
+    @property
+    def met(self) -> bool:
+        return self.outcome.fraction >= 1.0
+
+
+def _listed(items: list[str]) -> tuple[str, ...]:
+    if len(items) <= MAX_LISTED:
+        return tuple(items)
+    return (*items[:MAX_LISTED], f"… and {len(items) - MAX_LISTED} more")
+
+
+def _definition(f: Facts) -> Outcome:
+    if not f.errors:
+        return Outcome(1.0, "the tenant file passes every schema check and guardrail")
+    return Outcome(0.0, f"{len(f.errors)} validation error(s) in the tenant file",
+                   _listed([e.one_line() for e in f.errors]))
+
+
+def _verification(f: Facts) -> Outcome:
+    s = f.servers
+    if not f.tenant.servers:
+        return Outcome(1.0, "no servers in the tenant file")
+    if s is None:
+        return Outcome(0.0, "not verified yet", (f.servers_missing,), known=False)
+    if s.complete:
+        return Outcome(1.0, f"all {len(s.expected)} servers reached and checked")
+    missing = [f"{h}: not reached — {s.rows[h].get('reason') or s.rows[h].get('status')}"
+               for h in s.unreached]
+    missing += [f"{h}: not in the latest verification" for h in s.not_checked]
+    return Outcome(0.0, s.describe("server"), _listed(missing))
+
+
+def _layer(summary: LayerSummary | None, hosts: int, noun: str, missing_text: str) -> Outcome:
+    if not hosts:
+        return Outcome(1.0, f"no {noun}s in the tenant file")
+    if summary is None:
+        return Outcome(0.0, "no results yet", (missing_text,), known=False)
+    missing = []
+    for h in summary.noncompliant:
+        bad = [c.get("control") for c in summary.rows[h].get("controls") or []
+               if isinstance(c, dict) and c.get("compliant") is False]
+        missing.append(f"{h}: not compliant with {', '.join(map(str, bad)) or 'the baseline'}")
+    missing += [f"{h}: not reached — {summary.rows[h].get('reason') or 'no reason given'}"
+                for h in summary.unreached]
+    if summary.not_checked:
+        missing.append(f"{len(summary.not_checked)} {noun}(s) not checked: "
+                       f"{', '.join(summary.not_checked[:8])}"
+                       f"{' …' if len(summary.not_checked) > 8 else ''}")
+    return Outcome(summary.pct / 100.0, summary.describe(noun), _listed(missing))
+
+
+def _network(f: Facts) -> Outcome:
+    return _layer(f.network, len(f.tenant.network_devices), "device", f.network_missing)
+
+
+def _servers(f: Facts) -> Outcome:
+    return _layer(f.servers, len(f.tenant.servers), "server", f.servers_missing)
+
+
+def _contracts(f: Facts) -> Outcome:
+    blocking = [e for e in f.contracts if e.blocks_migration and not e.ended]
+    if not blocking:
+        n = len(f.contracts)
+        return Outcome(1.0, f"{n} local contract(s), none ends after the wave target"
+                       if n else "no local contracts")
+    return Outcome(0.0, f"{len(blocking)} of {len(f.contracts)} local contract(s) end after the "
+                   f"wave target {f.tenant.onboarding.target}",
+                   _listed([e.advice() for e in blocking]))
+
+
+def _exceptions(f: Facts) -> Outcome:
+    expired = [k for k in f.exceptions if k.status is ExceptionStatus.EXPIRED]
+    expiring = [k for k in f.exceptions if k.status is ExceptionStatus.EXPIRING]
+    active = len(f.exceptions) - len(expired) - len(expiring)
+    missing = [f"{k.record.id} ({k.record.control}) expired on {k.record.expires}: renew it with "
+               "a new approval, or remove it and let the baseline apply" for k in expired]
+    missing += [f"{k.record.id} ({k.record.control}) expires on {k.record.expires}: renew it "
+                "or plan the return to the baseline" for k in expiring]
+    detail = (f"{len(f.exceptions)} exception(s): {active} active, {len(expiring)} expiring, "
+              f"{len(expired)} expired" if f.exceptions else "no exceptions")
+    fraction = 0.0 if expired else 0.5 if expiring else 1.0
+    return Outcome(fraction, detail, _listed(missing))
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion("definition", "Tenant file is valid", 20, _definition),
+    Criterion("verification", "Every server reached and verified", 20, _verification),
+    Criterion("network", "Network devices comply with the baseline", 20, _network),
+    Criterion("servers", "Servers pass verification", 20, _servers),
+    Criterion("contracts", "No local contract blocks the migration", 10, _contracts),
+    Criterion("exceptions", "No exception expired or expiring", 10, _exceptions),
+)
+
+
+@dataclass(frozen=True)
+class Readiness:
+    tenant: Tenant
+    checks: tuple[Check, ...]
+    today: date
+    network: LayerSummary | None
+    servers: LayerSummary | None
+
+    @property
+    def slug(self) -> str:
+        return self.tenant.slug
+
+    @property
+    def score(self) -> int:
+        return int(sum(c.points for c in self.checks) + 0.5)
+
+    @property
+    def ready(self) -> bool:
+        return all(c.met for c in self.checks)
+
+    @property
+    def missing(self) -> list[str]:
+        return [m for c in self.checks if not c.met for m in c.outcome.missing]
+
+    @property
+    def wave(self) -> int:
+        return self.tenant.onboarding.wave
+
+    @property
+    def target(self) -> date:
+        return self.tenant.onboarding.target
+
+    @property
+    def days_to_target(self) -> int:
+        return (self.target - self.today).days
+
+    @property
+    def status(self) -> str:
+        """ready | late | due soon | on track."""
+        if self.ready:
+            return "ready"
+        if self.target > DEADLINE or self.days_to_target < 0:
+            return "late"
+        if self.days_to_target <= DUE_SOON_DAYS:
+            return "due soon"
+        return "on track"
+
+    @property
+    def status_reason(self) -> str:
+        if self.ready:
+            return "every readiness criterion is met"
+        if self.target > DEADLINE:
+            return (f"the wave target {self.target} is after the deadline {DEADLINE} "
+                    f"({(self.target - DEADLINE).days} days late)")
+        if self.days_to_target < 0:
+            return f"the wave target {self.target} passed {-self.days_to_target} days ago"
+        if self.days_to_target <= DUE_SOON_DAYS:
+            return f"the wave target is in {self.days_to_target} days and it is not ready"
+        return f"the wave target is in {self.days_to_target} days"
+
+    @property
+    def network_pct(self) -> float | None:
+        return self.network.pct if self.network else None
+
+    @property
+    def server_pct(self) -> float | None:
+        return self.servers.pct if self.servers else None
+
+    def to_dict(self) -> dict:
+        return {"tenant": self.slug, "score": self.score, "ready": self.ready,
+                "status": self.status, "wave": self.wave, "target": self.target.isoformat(),
+                "days_to_target": self.days_to_target,
+                "network_pct": self.network_pct, "server_pct": self.server_pct,
+                "checks": [{"id": c.id, "label": c.label, "weight": c.weight,
+                            "points": round(c.points, 1), "met": c.met,
+                            "known": c.outcome.known, "detail": c.outcome.detail,
+                            "missing": list(c.outcome.missing)} for c in self.checks]}
+
+
+def facts(inputs: Inputs, tenant: Tenant) -> Facts:
+    net_src, srv_src = inputs.source("network.compliance"), inputs.source("servers.verify")
+    return Facts(
+        tenant=tenant,
+        errors=tuple(inputs.errors(tenant.slug)),
+        network=summarize(net_src.entry(tenant.slug), [d.name for d in tenant.network_devices]),
+        network_missing=net_src.missing(tenant.slug),
+        servers=summarize(srv_src.entry(tenant.slug), [s.name for s in tenant.servers]),
+        servers_missing=srv_src.missing(tenant.slug),
+        exceptions=inputs.estate.exceptions(tenant.slug),
+        contracts=tuple(exposures(tenant, inputs.today)),
+    )
+
+
+def assess(f: Facts, today: date) -> Readiness:
+    checks = tuple(Check(c.id, c.label, c.weight, c.check(f)) for c in CRITERIA)
+    return Readiness(f.tenant, checks, today, f.network, f.servers)
+
+
+def readiness(inputs: Inputs) -> list[Readiness]:
+    return [assess(facts(inputs, t), inputs.today) for t in inputs.estate.tenants]
+
+
+@dataclass(frozen=True)
+class Wave:
+    number: int
+    tenants: tuple[Readiness, ...]  # by target date
+
+    @property
+    def first_target(self) -> date:
+        return min(r.target for r in self.tenants)
+
+    @property
+    def last_target(self) -> date:
+        return max(r.target for r in self.tenants)
+
+    @property
+    def late(self) -> tuple[Readiness, ...]:
+        return tuple(r for r in self.tenants if r.status == "late")
+
+    @property
+    def ready(self) -> int:
+        return sum(r.ready for r in self.tenants)
+
+
+def waves(items: list[Readiness]) -> list[Wave]:
+    by: dict[int, list[Readiness]] = {}
+    for r in items:
+        by.setdefault(r.wave, []).append(r)
+    return [Wave(n, tuple(sorted(rs, key=lambda r: (r.target, r.tenant.name))))
+            for n, rs in sorted(by.items())]
+
+
+def days_left(today: date) -> int:
+    """Days from today to the 1 January 2027 deadline (negative once it has passed)."""
+    return (DEADLINE - today).days

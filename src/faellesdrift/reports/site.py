@@ -1,0 +1,432 @@
+"""The transparency report: a static HTML site under ``<state>/reports/`` (or ``output_dir``).
+
+Pages: the community overview (``index.html``), one page per municipality
+(``tenants/<slug>.html``), coverage gaps, the exception register and the
+decision log, plus ``report.json`` with the same figures for machines.
+Templates are Jinja2 with autoescaping on: tenant files, device output and
+audit events are data, never markup. Charts use the bundled Chart.js (no
+network access needed to view the report); every chart has a table beside it.
+A section whose data does not exist yet says which command produces it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup, escape
+
+from faellesdrift import __version__
+from faellesdrift.estate import ExceptionStatus, KeptException
+from faellesdrift.reports import contracts as contracts_mod
+from faellesdrift.reports import costs as costs_mod
+from faellesdrift.reports import coverage as coverage_mod
+from faellesdrift.reports.inputs import KINDS, Inputs, gather
+from faellesdrift.reports.onboard import status as onboarding_status
+from faellesdrift.reports.readiness import DEADLINE, Readiness, days_left, readiness, waves
+from faellesdrift.settings import Settings
+
+CHANGES_PERIOD_DAYS = 30
+STATIC_FILES = ("chart.umd.min.js", "chart.js.LICENSE.md", "site.js", "style.css")
+STATUS_COLOUR = {"ready": "ok", "on track": "ok", "due soon": "warn", "late": "bad"}
+
+
+@dataclass(frozen=True)
+class Site:
+    directory: Path
+    index: Path
+    pages: tuple[Path, ...]
+
+    def tenant_page(self, slug: str) -> Path:
+        return self.directory / "tenants" / f"{slug}.html"
+
+
+# ------------------------------------------------------------------ formatting
+
+
+def _dkk(value: Any) -> str:
+    if value is None:
+        return "—"
+    d = Decimal(str(value))
+    return f"DKK {d:,.0f}"
+
+
+def _pct(value: Any) -> str:
+    return "—" if value is None else f"{float(value):.0f} %"
+
+
+def _when(value: Any) -> str:
+    """An ISO timestamp as '2026-11-27 10:00 UTC'; anything else as it is."""
+    if not value:
+        return "—"
+    try:
+        t = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if t.tzinfo is not None:
+        return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return t.strftime("%Y-%m-%d %H:%M")
+
+
+def _signed_dkk(value: Any) -> str:
+    if value is None:
+        return "—"
+    d = Decimal(str(value))
+    if d == 0:
+        return "±0"
+    return f"{'+' if d > 0 else '−'}DKK {abs(d):,.0f}"
+
+
+def _text(value: Any, limit: int = 300) -> str:
+    """Any JSON value as one line of text (for audit changes and result values)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        s = value
+    elif isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        s = ", ".join(str(v) for v in value)
+    else:
+        s = json.dumps(value, ensure_ascii=False, default=str, sort_keys=True)
+    s = " ".join(s.split())
+    return s if len(s) <= limit else s[: limit - 1] + "…"
+
+
+def _cmd(text: Any) -> Markup:
+    """Plain text where `backticked` parts are commands: escaped, the commands in <code>."""
+    parts = str(text).split("`")
+    return Markup("").join(
+        Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
+
+
+def _environment() -> Environment:
+    env = Environment(loader=PackageLoader("faellesdrift", "templates/reports"),
+                      autoescape=True, undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters.update(dkk=_dkk, pct=_pct, when=_when, signed_dkk=_signed_dkk, text=_text,
+                       cmd=_cmd)
+    return env
+
+
+# ------------------------------------------------------------------ charts
+
+
+def _chart(chart_id: str, title: str, labels: list[str], datasets: list[dict], *,
+           unit: str = "", horizontal: bool = False, max_value: float | None = None,
+           stacked: bool = False, height: int = 0) -> dict:
+    """A chart as data; static/site.js draws it with Chart.js."""
+    rows = max(len(labels), 1)
+    return {"id": chart_id, "title": title, "labels": labels, "datasets": datasets,
+            "unit": unit, "horizontal": horizontal, "max": max_value, "stacked": stacked,
+            "height": height or (max(160, 28 * rows + 60) if horizontal else 280)}
+
+
+# ------------------------------------------------------------------ page data
+
+
+def _exception_row(k: KeptException, inputs: Inputs) -> dict:
+    r = k.record
+    control = inputs.estate.standards.control(r.control)
+    days = (r.expires - inputs.today).days if r.expires else None
+    return {"tenant": k.tenant, "name": inputs.estate.tenant(k.tenant).name, "id": r.id,
+            "control": r.control, "control_description": control.description if control else "",
+            "hosts": list(r.hosts), "value": _text(r.value), "category": r.category,
+            "compensating_control": r.compensating_control, "justification": r.justification,
+            "risk_owner": r.risk_owner, "approved_by": r.approved_by,
+            "approved_on": r.approved_on, "expires": r.expires, "days_left": days,
+            "status": k.status.value, "contract": r.contract}
+
+
+def _events_for(inputs: Inputs, slug: str | None, since: date | None) -> list[dict]:
+    out = []
+    for e in inputs.events:
+        tenant = str(e.get("tenant") or "")
+        if slug is not None and tenant != slug:
+            continue
+        if slug is None and tenant and tenant not in inputs.estate.slugs and tenant != "*":
+            continue
+        when = str(e.get("time") or "")
+        if since is not None and when[:10] < since.isoformat():
+            continue
+        out.append({"time": when, "who": _text(e.get("who"), 80), "tenant": tenant or "—",
+                    "command": _text(e.get("command"), 120),
+                    "target": _text(e.get("target"), 120),
+                    "change": _text(e.get("change")), "result": _text(e.get("result"), 60),
+                    "reason": _text(e.get("reason"), 200),
+                    "approved_by": _text(e.get("approved_by"), 120)})
+    out.sort(key=lambda e: e["time"], reverse=True)
+    return out
+
+
+def _decisions(inputs: Inputs) -> list[dict]:
+    """Every exception approval (from the tenant files) and every recorded change, newest first."""
+    rows = []
+    for k in inputs.estate.exceptions():
+        r = k.record
+        rows.append({"date": r.approved_on.isoformat() if r.approved_on else "",
+                     "kind": "exception approved", "tenant": k.tenant,
+                     "what": f"{r.id}: keep {r.control} = {_text(r.value, 80)} on "
+                             f"{', '.join(r.hosts)} until {r.expires}",
+                     "who": r.approved_by or "— (approval missing)",
+                     "why": r.justification, "result": k.status.value})
+    for e in _events_for(inputs, None, None):
+        rows.append({"date": e["time"], "kind": "change" if e["result"] in (
+            "changed", "applied", "created", "updated", "deleted") else "run",
+            "tenant": e["tenant"],
+            "what": f"{e['command']} → {e['target']}" + (f": {e['change']}" if e["change"] else ""),
+            "who": e["who"] + (f" (approved by {e['approved_by']})" if e["approved_by"] else ""),
+            "why": e["reason"], "result": e["result"]})
+    rows.sort(key=lambda r: r["date"], reverse=True)
+    return rows
+
+
+def _layer_rows(summary, inputs: Inputs) -> list[dict]:
+    rows = []
+    for c in summary.controls:
+        control = inputs.estate.standards.control(c.control)
+        rows.append({"control": c.control,
+                     "description": control.description if control else "(not in the catalog)",
+                     "mandatory": bool(control and control.mandatory),
+                     "checked": c.checked, "compliant": c.compliant, "kept": c.kept,
+                     "pct": c.pct, "failing": list(c.failing), "notes": list(c.notes)})
+    return rows
+
+
+def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | None,
+                    gaps: list[coverage_mod.Gap]) -> dict:
+    t = r.tenant
+    slug = t.slug
+    exposures = contracts_mod.exposures(t, inputs.today)
+    ex_rows = [_exception_row(k, inputs) for k in inputs.estate.exceptions(slug)]
+    net_src, srv_src = inputs.source("network.compliance"), inputs.source("servers.verify")
+    charts = []
+    layers = []
+    for key, title, summary, src, noun in (
+            ("network", "Network devices", r.network, net_src, "device"),
+            ("servers", "Servers", r.servers, srv_src, "server")):
+        rows = _layer_rows(summary, inputs) if summary else []
+        if rows:
+            charts.append(_chart(
+                f"{key}-controls", f"{title}: compliant share per control",
+                [x["control"] for x in rows],
+                [{"label": "compliant %", "data": [round(x["pct"] or 0, 1) for x in rows],
+                  "colors": ["ok" if (x["pct"] or 0) >= 100 else "bad" for x in rows]}],
+                unit="%", horizontal=True, max_value=100))
+        unreached = []
+        if summary:
+            unreached = [{"host": h, "status": summary.rows[h].get("status"),
+                          "reason": _text(summary.rows[h].get("reason"))}
+                         for h in summary.unreached]
+        layers.append({"key": key, "title": title, "summary": summary, "rows": rows,
+                       "unreached": unreached, "missing": src.missing(slug),
+                       "describe": summary.describe(noun) if summary else "",
+                       "stale": list(summary.stale) if summary else []})
+    if exposures:
+        charts.append(_chart(
+            "contracts", "Local contracts: ended early vs kept to term (DKK)",
+            [e.contract.id for e in exposures],
+            [{"label": "ended early (early exit)", "data": [float(e.early_exit_dkk)
+                                                            for e in exposures], "color": "warn"},
+             {"label": "kept to term (remaining payments)",
+              "data": [float(e.kept_to_term_dkk) for e in exposures], "color": "info"}],
+            unit="DKK"))
+    cost_rows = view.rows(slug) if view and slug in view.amounts else []
+    if cost_rows:
+        charts.append(_chart(
+            "costs", f"Cost for {view.period} under each allocation model (DKK)",  # type: ignore[union-attr]
+            [label for _, label, _, _ in cost_rows],
+            [{"label": t.name, "data": [float(a) if a is not None else 0
+                                        for _, _, a, _ in cost_rows],
+              "colors": ["accent" if m == view.chosen else "info"  # type: ignore[union-attr]
+                         for m, _, _, _ in cost_rows]}],
+            unit="DKK", horizontal=True))
+    since = inputs.today - timedelta(days=CHANGES_PERIOD_DAYS)
+    lab = inputs.source("lab.status").entry(slug)
+    return {
+        "t": t, "r": r, "scope": [(name, entry) for name, entry in t.scope.items()],
+        "gaps": [g for g in gaps if g.tenant == slug],
+        "layers": layers, "exceptions": ex_rows,
+        "exceptions_by_status": {s.value: [x for x in ex_rows if x["status"] == s.value]
+                                 for s in ExceptionStatus},
+        "exposures": exposures, "exposure_totals": contracts_mod.totals(exposures),
+        "costs": view, "cost_rows": cost_rows,
+        "costs_missing": _costs_missing(inputs, view, slug),
+        "changes": _events_for(inputs, slug, since), "changes_since": since,
+        "findings": inputs.tenant_findings(slug),
+        "onboarding": onboarding_status(inputs.settings, slug),
+        "onboarding_record": inputs.onboarding.get(slug),
+        "lab": lab, "lab_missing": inputs.source("lab.status").missing(slug),
+        "charts": charts, "charts_by": {c["id"]: c for c in charts},
+        "pulumi": inputs.source("pulumi.outputs").entry(slug),
+        "pulumi_missing": inputs.source("pulumi.outputs").missing(slug),
+        "apply": inputs.source("servers.apply").entry(slug),
+    }
+
+
+def _costs_missing(inputs: Inputs, view: costs_mod.CostView | None, slug: str | None) -> str:
+    src = inputs.source("settlement")
+    if view is None:
+        return src.missing()
+    if slug is not None and slug not in view.amounts:
+        return f"The settlement for {view.period} has no figures for this municipality — " \
+               f"run `{src.command()}`"
+    return ""
+
+
+def _overview_context(items: list[Readiness], inputs: Inputs, view: costs_mod.CostView | None,
+                      gaps: list[coverage_mod.Gap]) -> dict:
+    est = inputs.estate
+    labels = [r.tenant.name for r in items]
+    charts = [_chart("readiness", "Readiness score per municipality (0–100)", labels,
+                     [{"label": "readiness score", "data": [r.score for r in items],
+                       "colors": [STATUS_COLOUR[r.status] for r in items]}],
+                     unit="points", horizontal=True, max_value=100)]
+    if any(r.network is not None or r.servers is not None for r in items):
+        charts.append(_chart(
+            "compliance", "Compliance per municipality (%)", labels,
+            [{"label": "network devices", "data": [round(r.network_pct, 1)
+                                                   if r.network_pct is not None else None
+                                                   for r in items], "color": "info"},
+             {"label": "servers", "data": [round(r.server_pct, 1) if r.server_pct is not None
+                                           else None for r in items], "color": "accent"}],
+            unit="%", max_value=100))
+    if view is not None:
+        charts.append(_chart(
+            "costs-all", f"Cost per municipality for {view.period} under every model (DKK)",
+            [r.tenant.name for r in items if r.slug in view.amounts],
+            [{"label": view.label(m), "data": [float(view.amounts[r.slug].get(m, 0))
+                                               for r in items if r.slug in view.amounts],
+              "palette": i} for i, m in enumerate(view.models)],
+            unit="DKK"))
+    exposure_rows = []
+    for r in items:
+        ex = contracts_mod.exposures(r.tenant, inputs.today)
+        exposure_rows.append({"r": r, "totals": contracts_mod.totals(ex)})
+    all_ex = est.exceptions()
+    return {
+        "items": items, "waves": waves(items), "charts": charts,
+        "costs": view, "costs_missing": _costs_missing(inputs, view, None),
+        "exposure_rows": exposure_rows,
+        "exposure_total": contracts_mod.totals(
+            [e for t in est.tenants for e in contracts_mod.exposures(t, inputs.today)]),
+        "gaps": gaps, "high_gaps": [g for g in gaps if g.severity == "high"],
+        "counts": {
+            "tenants": len(items), "population": sum(t.population for t in est.tenants),
+            "ready": sum(r.ready for r in items),
+            "late": sum(r.status == "late" for r in items),
+            "due_soon": sum(r.status == "due soon" for r in items),
+            "exceptions": len(all_ex),
+            "expiring": sum(k.status is ExceptionStatus.EXPIRING for k in all_ex),
+            "expired": sum(k.status is ExceptionStatus.EXPIRED for k in all_ex),
+            "blocking_contracts": sum(x["totals"].blocking for x in exposure_rows),
+            "servers": sum(len(t.servers) for t in est.tenants),
+            "devices": sum(len(t.network_devices) for t in est.tenants),
+        },
+        "sources": [inputs.source(k.kind) for k in KINDS],
+    }
+
+
+# ------------------------------------------------------------------ writing
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, path)
+
+
+def _copy_static(directory: Path) -> None:
+    static = resources.files("faellesdrift") / "templates" / "reports" / "static"
+    out = directory / "static"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in STATIC_FILES:
+        with resources.as_file(static / name) as src:
+            shutil.copyfile(src, out / name)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def build_site(settings: Settings, *, tenants: list[str] | None = None,
+               model: str | None = None, output_dir: Path | None = None,
+               today: date | None = None) -> Site:
+    """Write the report site and return where it is. Raises ConfigError only for a
+    community.yaml that cannot be read, an unknown tenant or an unknown model."""
+    costs_mod.check_model(model)
+    inputs = gather(settings, today=today, tenants=tenants)
+    directory = (output_dir or settings.state_dir / "reports").resolve()
+    est = inputs.estate
+    items = readiness(inputs)
+    gaps = coverage_mod.gaps(est.tenants, inputs.today)
+    settlement = est.standards.settlement
+    view = costs_mod.cost_view(inputs.source("settlement").payload, est.slugs, chosen=model,
+                               default_model=settlement.default_model if settlement else None)
+    env = _environment()
+    common = {
+        "community": est.standards, "today": inputs.today, "deadline": DEADLINE,
+        "days_left": days_left(inputs.today), "version": __version__,
+        "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "valid": inputs.valid, "community_errors": inputs.community_errors(),
+        "errors": [f for f in inputs.findings if f.severity == "error"],
+        "unparsed": inputs.unparsed, "audit_error": inputs.audit_error,
+        "scoped": bool(tenants), "tenants": est.tenants, "status_colour": STATUS_COLOUR,
+        "period_days": CHANGES_PERIOD_DAYS,
+    }
+    pages: list[Path] = []
+
+    def render(template: str, rel: str, **ctx: Any) -> None:
+        depth = rel.count("/")
+        html = env.get_template(template).render(**common, **ctx, root="../" * depth, page=rel)
+        path = directory / rel
+        _write(path, html)
+        pages.append(path)
+
+    render("index.html.j2", "index.html", **_overview_context(items, inputs, view, gaps))
+    for r in items:
+        render("tenant.html.j2", f"tenants/{r.slug}.html",
+               **_tenant_context(r, inputs, view, gaps))
+    render("coverage.html.j2", "coverage.html", gaps=gaps,
+           matrix=coverage_mod.matrix(est.tenants, gaps), order=coverage_mod.ORDER,
+           why=coverage_mod.WHY)
+    ex_rows = [_exception_row(k, inputs) for k in est.exceptions()]
+    render("exceptions.html.j2", "exceptions.html", rows=ex_rows,
+           by_status={s.value: [x for x in ex_rows if x["status"] == s.value]
+                      for s in ExceptionStatus})
+    render("decisions.html.j2", "decisions.html", rows=_decisions(inputs))
+    if not tenants:  # a full run owns tenants/: drop pages of tenants that left
+        keep = {p.name for p in pages}
+        for old in (directory / "tenants").glob("*.html"):
+            if old.name not in keep:
+                old.unlink()
+    _copy_static(directory)
+    data = {
+        "generated_at": common["generated"], "today": inputs.today, "deadline": DEADLINE,
+        "valid": inputs.valid, "tenants": [r.to_dict() for r in items],
+        "coverage_gaps": [g.to_dict() for g in gaps],
+        "contracts": [e.to_dict() for t in est.tenants
+                      for e in contracts_mod.exposures(t, inputs.today)],
+        "costs": None if view is None else {
+            "period": view.period, "chosen": view.chosen, "models": list(view.models),
+            "amounts": view.amounts},
+        "sources": {k.kind: inputs.source(k.kind).generated_at for k in KINDS},
+    }
+    _write(directory / "report.json",
+           json.dumps(data, indent=1, ensure_ascii=False, default=_json_default) + "\n")
+    pages.append(directory / "report.json")
+    return Site(directory, directory / "index.html", tuple(pages))
