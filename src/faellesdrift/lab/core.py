@@ -88,14 +88,15 @@ class Lab:
         emulator = self._daemon_alive(state, "emulator")
         segs = tuple(SegmentRecord(n, r["bridge"], tuple(r["prefixes"]), r["gateways"])
                      for n, r in sorted(state.segments.items()))
-        srvs = tuple(self._server_record(n, r) for n, r in sorted(state.servers.items()))
+        names = Names(state.prefix)  # the lab's own prefix, whatever this process was given
+        srvs = tuple(self._server_record(n, r, names) for n, r in sorted(state.servers.items()))
         devs = tuple(self._device_record(n, r, emulator and r["port"] in listening)
                      for n, r in sorted(state.devices.items()))
         files = {"ssh_config": str(self.paths.ssh_config),
                  "known_hosts": str(self.paths.known_hosts),
                  "credentials": str(self.paths.credentials),
                  "services_log": str(self.paths.services_log)}
-        return LabStatus(prefix=self.settings.prefix, state_dir=str(self.paths.root),
+        return LabStatus(prefix=state.prefix, state_dir=str(self.paths.root),
                          segments=segs, servers=srvs, devices=devs,
                          processes={k: self._daemon_alive(state, k) for k in DAEMONS},
                          files=files)
@@ -178,8 +179,9 @@ class Lab:
         return self.read_server(spec.name)  # type: ignore[return-value]
 
     def read_server(self, name: str) -> ServerRecord | None:
-        r = LabState.load(self.paths, self.settings.prefix).servers.get(name)
-        return None if r is None else self._server_record(name, r)
+        state = LabState.load(self.paths, self.settings.prefix)
+        r = state.servers.get(name)
+        return None if r is None else self._server_record(name, r, Names(state.prefix))
 
     def delete_server(self, name: str) -> bool:
         """Stop the server and remove it with its disk."""
@@ -303,7 +305,7 @@ class Lab:
 
     def _daemon_alive(self, state: LabState, kind: str) -> bool:
         pid = state.processes.get(kind, {}).get("pid")
-        return procs.alive(pid, teardown.daemon_marker(self.settings.prefix))
+        return procs.alive(pid, teardown.daemon_marker(state.prefix))
 
     def _stop_daemon(self, state: LabState, kind: str) -> None:
         pid = state.processes.pop(kind, {}).get("pid")
@@ -409,8 +411,9 @@ class Lab:
                         for n, r in state.devices.items()]
         keys.write_access_files(self.paths, targets)
 
-    def _server_record(self, name: str, r: dict) -> ServerRecord:
-        running = procs.alive(r.get("pid"), servers.marker(self.names, name))
+    @staticmethod
+    def _server_record(name: str, r: dict, names: Names) -> ServerRecord:
+        running = procs.alive(r.get("pid"), servers.marker(names, name))
         return ServerRecord(name=name, tenant=r["tenant"], address=r["address"],
                             netns=r["netns"], ssh_host=r["loopback"], ssh_port=22,
                             running=running, host_key=r["host_key"])
