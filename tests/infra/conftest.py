@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -197,10 +198,18 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         "duration": report.duration, **props})
 
 
+_SSH_FAILED = re.compile(r"RuntimeError: CommandResult\(.*?exit_status=(\d+), "
+                         r"command=b(['\"])(.*?)\2, .*_stderr=b(['\"])(.*?)\4\)")
+
+
 def _short(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
-    text = crash.message if crash is not None else str(report.longrepr)
-    return " ".join(text.split())[:400]
+    text = " ".join((crash.message if crash is not None else str(report.longrepr)).split())
+    m = _SSH_FAILED.search(text)  # testinfra's ssh backend: exit 255 = ssh itself failed
+    if m:
+        text = (f"ssh failed (exit {m.group(1)}) running `{m.group(3)}`: "
+                f"{m.group(5) or 'no error output'}")
+    return text[:400]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -46,6 +46,12 @@ STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachabl
                 "not run": "red", "passed": "green", "in sync": "green", "drift": "yellow"}
 
 
+def _table(title: str, columns: list[str], rows: list[list]) -> Table:
+    t = table(title, columns, rows)
+    t.columns[0].no_wrap = True  # host names stay whole
+    return t
+
+
 def _style(status: str) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
@@ -157,7 +163,7 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
         status = h.status if not h.succeeded else ("drift" if h.changed else "in sync")
         what = h.reason or ", ".join(dict.fromkeys(c.role for c in h.changes))
         rows.append([h.host, h.tenant, _style(status), h.changed, what, _exceptions_text(h)])
-    console.print(table("Plan: server baseline (check + diff, nothing changed)",
+    console.print(_table("Plan: server baseline (check + diff, nothing changed)",
                         ["host", "tenant", "status", "would change", "what / why",
                          "exceptions kept"], rows))
     for h in result.hosts.values():
@@ -166,7 +172,7 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
         console.print(f"[bold]{h.host}[/] would change:", highlight=False)
         for c in h.changes:
             path = f" → {c.path}" if c.path else ""
-            console.print(f"  • {c.role}: {c.task}{path}", highlight=False)
+            console.print(f"  • {c.role}: {c.task}{path}", highlight=False, soft_wrap=True)
             if show_diff and c.diff:
                 console.print("    " + c.diff.replace("\n", "\n    "), highlight=False,
                               markup=False)
@@ -176,9 +182,9 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
 def _print_apply(result: RunResult) -> None:
     rows = [[h.host, h.tenant, h.ok, h.changed, h.failed, h.unreachable, _style(h.status),
              h.reason or _exceptions_text(h)] for h in result.hosts.values()]
-    console.print(table("Apply: server baseline",
+    console.print(_table("Apply: server baseline",
                         ["host", "tenant", "ok", "changed", "failed", "unreachable", "status",
-                         "reason / exceptions kept"], rows))
+                         "note (reason or exceptions kept)"], rows))
     _footer(result)
 
 
@@ -188,7 +194,7 @@ def _footer(result: RunResult) -> None:
     verb = "would change" if result.mode == "plan" else "changed"
     console.print(f"{len(result.hosts)} host(s): {', '.join(parts)}; "
                   f"{result.changed_tasks} task(s) {verb} in {result.elapsed:.1f} s "
-                  f"(run {result.run_id})", highlight=False)
+                  f"(run {result.run_id})", highlight=False, soft_wrap=True)
     if result.left_out:
         console.print(f"left out: {_left_out_text(result)}", highlight=False)
     if result.error:
@@ -289,13 +295,14 @@ def _print_verify(result: VerifyResult) -> None:
             f"{'' if k.verified else ' [NOT on host]'}" for k in h.kept)
         rows.append([h.host, h.tenant, _style(h.status), h.passed, h.failed,
                      kept or "-", h.reason])
-    console.print(table("Verify: server baseline (testinfra)",
+    console.print(_table("Verify: server baseline (testinfra)",
                         ["host", "tenant", "status", "passed", "failed", "exceptions kept",
                          "first failure"], rows))
     s = result.summary()
     console.print(f"{len(result.hosts)} host(s): "
                   + ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "passed")
-                  + f" in {result.elapsed:.1f} s (report {result.directory})", highlight=False)
+                  + f" in {result.elapsed:.1f} s (report {result.directory})", highlight=False,
+                  soft_wrap=True)
     if result.left_out:
         console.print(f"left out: {_left_out_text(result)}", highlight=False)
     for e in result.errors:

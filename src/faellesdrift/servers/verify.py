@@ -191,8 +191,10 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
     start = time.monotonic()
 
     def one(index: int, shard: Selection) -> tuple[list[dict[str, Any]], str]:
+        own = control / str(index)  # per shard: a shard closes its own masters when done
+        own.mkdir()
         expect = write(directory / f"expect-{index}.json",
-                       expectations(shard, access, control_dir=control))
+                       expectations(shard, access, control_dir=own))
         report = directory / f"report-{index}.json"
         env = {**os.environ, EXPECT_ENV: str(expect), REPORT_ENV: str(report),
                "PATH": os.pathsep.join([str(Path(sys.executable).parent),
@@ -216,7 +218,8 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
         with ThreadPoolExecutor(max_workers=len(shards)) as pool:
             outcomes = list(pool.map(lambda a: one(*a), enumerate(shards)))
     finally:
-        close_masters(control)
+        for own in control.iterdir():
+            close_masters(own)
         shutil.rmtree(control, ignore_errors=True)
     records = [r for recs, _ in outcomes for r in recs]
     result.errors = [e for _, e in outcomes if e]
