@@ -147,10 +147,9 @@ _PG_MERGE = """
 WITH ins AS (
   INSERT INTO usage (key, period, day, tenant, meter, subject, quantity_micro, unit, source,
                      batch_id)
-  SELECT DISTINCT ON (key) key, period, day, tenant, meter, subject, quantity_micro, unit,
-         source, %(batch)s
-  FROM usage_stage ORDER BY key
-  ON CONFLICT (key) DO NOTHING
+  SELECT key, period, day, tenant, meter, subject, quantity_micro, unit, source, %(batch)s
+  FROM usage_stage
+  ON CONFLICT (key) DO NOTHING  -- also skips a key repeated inside the batch
   RETURNING period, tenant, meter, subject, quantity_micro
 ), agg AS (
   SELECT period, tenant, meter, subject, sum(quantity_micro)::bigint AS total, count(*) AS n
