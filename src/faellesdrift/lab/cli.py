@@ -60,6 +60,9 @@ def up_cmd(
             status = lab.up(plan, reset=reset)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted: `faellesdrift lab up` continues where this stopped, "
+                   "`faellesdrift lab down` removes what was made", 130) from None
     elapsed = time.monotonic() - started
     if output is Output.json:
         print_json({**status.as_dict(), "seconds": round(elapsed, 1)})
