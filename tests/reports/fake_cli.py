@@ -11,9 +11,6 @@ import os
 import sys
 from pathlib import Path
 
-from faellesdrift import results
-from faellesdrift.settings import Settings
-
 argv = sys.argv[1:]
 plan = json.loads(Path(os.environ["FAKE_FD_PLAN"]).read_text())
 with open(os.environ["FAKE_FD_CALLS"], "a") as fh:
@@ -35,8 +32,11 @@ if isinstance(step, list):  # a sequence of outcomes, one per call
     n = int(n_file.read_text()) if n_file.exists() else 0
     n_file.write_text(str(n + 1))
     step = step[min(n, len(step) - 1)]
-settings = Settings.from_env()
-for kind, payload in (step.get("save") or {}).items():
-    results.save(settings, kind, payload)
+if step.get("save"):  # imported only when needed: most calls stay fast
+    from faellesdrift import results
+    from faellesdrift.settings import Settings
+
+    for kind, payload in step["save"].items():
+        results.save(Settings.from_env(), kind, payload)
 print(step.get("out", f"{key}: ok"))
 sys.exit(step.get("exit", 0))

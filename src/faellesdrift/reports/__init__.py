@@ -8,13 +8,13 @@ through ``faellesdrift.audit``. Public entry points:
 - ``readiness``, ``waves`` — readiness per tenant and onboarding waves;
 - ``gaps`` — coverage gaps, endpoints first (``coverage``);
 - ``exposures`` — contracts ended early vs kept to term (``contracts``);
-- ``onboard(settings, tenant, apply=...)`` — the resumable onboarding flow.
+- ``onboard.onboard(settings, tenant, apply=...)`` — the resumable onboarding flow.
 """
 
 from faellesdrift.reports.contracts import Exposure, exposures
 from faellesdrift.reports.coverage import Gap, gaps
 from faellesdrift.reports.inputs import Inputs, gather
-from faellesdrift.reports.onboard import STEPS, Step, onboard
+from faellesdrift.reports.onboard import STEPS, Step
 from faellesdrift.reports.readiness import CRITERIA, DEADLINE, Readiness, readiness, waves
 from faellesdrift.reports.site import Site, build_site
 
@@ -32,7 +32,6 @@ __all__ = [
     "exposures",
     "gaps",
     "gather",
-    "onboard",
     "readiness",
     "waves",
 ]
