@@ -11,6 +11,24 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
+# Every lab server runs systemd, which takes ~7 inotify instances; all containers count
+# against root's limit (default 128, i.e. ~15 servers). Raise the limits, persistently.
+ensure_sysctl() {
+    key=$1 want=$2
+    have=$(sysctl -n "$key")
+    if [ "$have" -lt "$want" ]; then
+        sysctl -q -w "$key=$want"
+        echo "lab-prereqs: $key $have -> $want"
+    fi
+}
+ensure_sysctl fs.inotify.max_user_instances 8192
+ensure_sysctl fs.inotify.max_user_watches 524288
+conf=/etc/sysctl.d/60-faellesdrift-lab.conf
+if [ ! -f "$conf" ]; then
+    printf '%s\n' "# faellesdrift lab: one systemd per lab server (scripts/lab-prereqs.sh)" \
+        "fs.inotify.max_user_instances = 8192" "fs.inotify.max_user_watches = 524288" > "$conf"
+fi
+
 missing=""
 for pkg in $PACKAGES; do
     status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)

@@ -57,6 +57,7 @@ class Lab:
         """Bring up every object of the plan that is not up yet (nothing is made twice)."""
         preflight(self.paths)
         _check_plan(plan)
+        _check_inotify(len(plan.servers))
         if reset:
             self.down(reset=True)
         with self._session() as state:
@@ -441,6 +442,23 @@ def preflight(paths: LabPaths, servers_needed: bool = True) -> None:
         if "overlay" not in Path("/proc/filesystems").read_text():
             raise LabError("the kernel has no overlay filesystem: `modprobe overlay` "
                            "(the lab's servers are overlays on one base image)")
+
+
+INOTIFY_PER_SERVER = 8  # systemd, journald, logind, dbus, ... in each container (measured: 7)
+
+
+def _check_inotify(servers_wanted: int) -> None:
+    """Each container's systemd needs inotify instances, all counted against root's limit."""
+    key = Path("/proc/sys/fs/inotify/max_user_instances")
+    try:
+        have = int(key.read_text())
+    except (OSError, ValueError):
+        return
+    need = INOTIFY_PER_SERVER * servers_wanted + 128
+    if have < need:
+        raise LabError(f"fs.inotify.max_user_instances is {have}; {servers_wanted} servers need "
+                       f"about {need}: run scripts/lab-prereqs.sh (or sysctl -w "
+                       f"fs.inotify.max_user_instances={max(need, 8192)})")
 
 
 def _check_plan(plan: LabPlan) -> None:
