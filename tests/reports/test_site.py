@@ -91,7 +91,8 @@ def test_fixture_results_fill_every_section(with_results):
     for needle in ("spec-network-controls", "spec-servers-controls", "spec-costs",
                    "net.aaa.tacacs", "odd-acce03", "srv.ssh.password_auth",
                    "Change board CAB-2026-311", "ops-anna", "/etc/ssh/sshd_config",
-                   "Compared with the chosen model", "showback"):
+                   "Compared with the chosen model", "showback",
+                   "pushed: tacacs server 10.250.0.49", "ssh: sshd_config (/etc/ssh/sshd_config)"):
         assert needle in odder, needle
     assert "odd-dc02" not in odder.split('id="changes"')[1].split('id="onboarding"')[0], \
         "an event older than 30 days is not in 'changes in the last 30 days'"

@@ -107,6 +107,22 @@ def _cmd(text: Any) -> Markup:
         Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
 
 
+def _change_text(change: Any) -> str:
+    """An audit event's ``change`` in plain words: what the adapters record, summarised."""
+    if isinstance(change, dict):
+        if change.get("task"):
+            role = f"{change['role']}: " if change.get("role") else ""
+            path = f" ({change['path']})" if change.get("path") else ""
+            controls = change.get("controls") or {}
+            ctl = f" — controls {', '.join(map(str, controls))}" if controls else ""
+            return _text(f"{role}{change['task']}{path}{ctl}")
+        if change.get("pushed"):
+            return _text("pushed: " + "; ".join(map(str, change["pushed"])))
+        return _text("; ".join(f"{k}: {_text(v, 80)}" for k, v in change.items()
+                               if v not in (None, "", [], {})))
+    return _text(change)
+
+
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("faellesdrift", "templates/reports"),
                       autoescape=True, undefined=StrictUndefined,
@@ -159,7 +175,7 @@ def _events_for(inputs: Inputs, slug: str | None, since: date | None) -> list[di
         out.append({"time": when, "who": _text(e.get("who"), 80), "tenant": tenant or "—",
                     "command": _text(e.get("command"), 120),
                     "target": _text(e.get("target"), 120),
-                    "change": _text(e.get("change")), "result": _text(e.get("result"), 60),
+                    "change": _change_text(e.get("change")), "result": _text(e.get("result"), 60),
                     "reason": _text(e.get("reason"), 200),
                     "approved_by": _text(e.get("approved_by"), 120)})
     out.sort(key=lambda e: e["time"], reverse=True)

@@ -1,0 +1,114 @@
+"""Open the generated report in headless Debian chromium: charts render, the console has no
+errors, and a screenshot of every page is saved under <state>/reports/screenshots/.
+
+Talks to chromium over the DevTools protocol on a pipe (tests/reports/cdp.py), so
+it needs nothing but the `chromium` package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from faellesdrift.reports.site import build_site
+from tests.conftest import TODAY
+from tests.reports.cdp import Browser, Page
+from tests.reports.conftest import write_fixture_results
+
+pytestmark = pytest.mark.browser
+
+CHARTS = """(() => {
+  const out = [];
+  for (const c of document.querySelectorAll('canvas[data-spec]')) {
+    const chart = window.Chart ? window.Chart.getChart(c) : null;
+    let painted = 0;
+    if (c.width && c.height) {
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      for (let i = 3; i < d.length; i += 4) { if (d[i] > 0) { painted += 1; } }
+    }
+    const bars = chart ? chart.data.datasets.reduce(
+      (n, _, i) => n + chart.getDatasetMeta(i).data.filter(b => b.width > 0 || b.height > 0
+        ).length, 0) : 0;
+    out.push({id: c.id, chart: !!chart, width: c.width, height: c.height, painted, bars});
+  }
+  return {drawn: document.documentElement.dataset.charts,
+          failed: document.documentElement.dataset.chartsFailed, charts: out,
+          title: document.title};
+})()"""
+
+
+def _chromium() -> str:
+    found = os.environ.get("FAELLESDRIFT_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail("Debian's chromium is not installed: `apt-get install -y chromium` "
+                    "(./dev setup installs it), or set FAELLESDRIFT_CHROMIUM to its path")
+    return found
+
+
+@pytest.fixture
+def browser(tmp_path):
+    b = Browser(_chromium(), tmp_path / "chromium-profile", tmp_path / "chromium.log")
+    try:
+        yield b
+    finally:
+        b.close()
+
+
+def _visit(browser: Browser, page_file: Path, shot: Path) -> dict:
+    page = Page(browser)
+    page.goto(page_file.as_uri())
+    page.wait_for("document.documentElement.dataset.charts !== undefined")
+    info = page.evaluate(CHARTS)
+    page.screenshot(shot)
+    info["problems"] = page.settle()
+    return info
+
+
+def _check_site(browser: Browser, site_dir: Path, pages: list[str], min_charts: dict[str, int]):
+    shots = site_dir / "screenshots"
+    for rel in pages:
+        shot = shots / (rel.replace("/", "-").removesuffix(".html") + ".png")
+        info = _visit(browser, site_dir / rel, shot)
+        assert info["problems"] == [], f"{rel}: console errors: {info['problems']}"
+        assert info["failed"] == "0", f"{rel}: {info}"
+        charts = info["charts"]
+        assert int(info["drawn"]) == len(charts) >= min_charts.get(rel, 0), f"{rel}: {info}"
+        for c in charts:
+            assert c["chart"] and c["width"] > 100 and c["height"] > 100, f"{rel}: {c}"
+            assert c["painted"] > 500, f"{rel}: chart {c['id']} drew nothing: {c}"
+            assert c["bars"] > 0, f"{rel}: chart {c['id']} has no visible bars: {c}"
+        assert shot.stat().st_size > 10_000, f"{shot} looks empty"
+
+
+def test_report_with_results_renders_charts_without_console_errors(settings, browser):
+    write_fixture_results(settings)
+    site = build_site(settings, today=TODAY)
+    pages = ["index.html", "tenants/odder.html", "tenants/aarhus.html", "coverage.html",
+             "exceptions.html", "decisions.html"]
+    _check_site(browser, site.directory, pages,
+                {"index.html": 3, "tenants/odder.html": 4, "tenants/aarhus.html": 4})
+    shots = sorted(p.name for p in (site.directory / "screenshots").iterdir())
+    assert shots == ["coverage.png", "decisions.png", "exceptions.png", "index.png",
+                     "tenants-aarhus.png", "tenants-odder.png"]
+
+
+def test_report_without_results_renders_the_charts_it_has(settings, browser):
+    site = build_site(settings, today=TODAY)
+    _check_site(browser, site.directory, ["index.html", "tenants/samsoe.html"],
+                {"index.html": 1, "tenants/samsoe.html": 1})
+
+
+def test_the_console_check_catches_errors(settings, browser, tmp_path):
+    """The test must be able to fail: a page with a broken script and a missing file."""
+    bad = tmp_path / "bad.html"
+    bad.write_text("<!doctype html><html><body><script src='missing.js'></script>"
+                   "<script>console.error('boom'); undefined_function();</script>"
+                   "</body></html>")
+    page = Page(browser)
+    page.goto(bad.as_uri())
+    problems = " | ".join(page.settle())
+    assert "boom" in problems and "undefined_function" in problems
+    assert "missing.js" in problems
