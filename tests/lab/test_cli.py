@@ -42,3 +42,9 @@ def test_status_without_a_lab(state: Path) -> None:
     assert r.exit_code == 0 and '"up": false' in r.output
     r = runner.invoke(lab_app, ["status", "--ssh-config"])
     assert r.exit_code == 1 and "run `faellesdrift lab up` first" in r.output
+
+
+def test_dry_run_changes_nothing(state: Path) -> None:
+    r = runner.invoke(lab_app, ["up", "--dry-run", "--servers-per-tenant", "2", "-t", "odder"])
+    assert r.exit_code == 0 and "2 servers, 5 devices" in r.output
+    assert not state.exists()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from netmiko import ConnectHandler
 
-from faellesdrift.lab import Lab, LabError
+from faellesdrift.lab import Lab, LabError, netns
 from faellesdrift.lab.keys import credentials
 from tests.lab.conftest import PLAN, SERVICES, SETTINGS, ssh, tcp_from
 
@@ -47,11 +47,11 @@ def test_up_brings_every_object_up(lab: Lab) -> None:
 
 
 def test_second_up_creates_nothing_twice(lab: Lab) -> None:
-    before_pids, before_ns = _lab_pids(lab), set(os.listdir("/run/netns"))
+    before_pids, before_ns = _lab_pids(lab), set(netns.names(SETTINGS.prefix))
     ports = {d.name: d.port for d in lab.status().devices}
     lab.up(PLAN)
     assert _lab_pids(lab) == before_pids
-    assert set(os.listdir("/run/netns")) == before_ns
+    assert set(netns.names(SETTINGS.prefix)) == before_ns
     assert {d.name: d.port for d in lab.status().devices} == ports
 
 
@@ -154,6 +154,45 @@ def test_every_tenant_reaches_the_shared_services(lab: Lab) -> None:
             time.sleep(0.2)
         events = [json.loads(ln) for ln in lab.paths.services_log.read_text().splitlines()]
         assert any(marker in e.get("message", "") for e in events), "syslog did not arrive"
+
+
+def test_objects_one_by_one_as_a_pulumi_provider_would(lab: Lab) -> None:
+    from ipaddress import IPv4Interface, IPv4Network
+
+    from faellesdrift.lab import SegmentSpec, ServerSpec
+    from tests.lab.conftest import _device
+
+    gamma = SegmentSpec("gamma", (IPv4Network("10.203.10.0/24"), IPv4Network("10.203.0.0/24")))
+    assert lab.read_segment("gamma") is None
+    made = lab.create_segment(gamma)
+    assert made == lab.create_segment(gamma) == lab.read_segment("gamma")
+    assert made.gateways == {"10.203.10.0/24": "10.203.10.254", "10.203.0.0/24": "10.203.0.254"}
+
+    server = ServerSpec("gamma-srv01", "gamma", IPv4Interface("10.203.10.11/24"))
+    first = lab.create_server(server)
+    assert first.running and lab.create_server(server) == first  # nothing made twice
+    r = ssh(lab, server.name, "hostname")
+    assert r.stdout.strip() == server.name, r.stderr
+    isolated = tcp_from(lab, server.name, [(lab.read_server(ALPHA[0]).address.split("/")[0], 22)])
+    assert "open" not in isolated.values()
+    with pytest.raises(LabError, match="still has servers gamma-srv01"):
+        lab.delete_segment("gamma")
+
+    device = _device("gamma-core01", "gamma", "cisco_ios", "10.203.0.1/24", 0)
+    dev = lab.create_device(device)
+    assert dev.running and lab.create_device(device).port == dev.port
+    conn = _connect(lab, device.name)
+    assert "hostname gamma-core01" in _running(conn, "cisco_ios")
+    conn.disconnect()
+
+    assert lab.delete_device(device.name) and lab.read_device(device.name) is None
+    assert not lab.delete_device(device.name)
+    assert lab.delete_server(server.name) and lab.read_server(server.name) is None
+    assert not lab.delete_server(server.name)
+    assert not os.path.exists(f"/run/netns/{SETTINGS.prefix}-srv-{server.name}")
+    assert lab.delete_segment("gamma") and lab.read_segment("gamma") is None
+    assert not lab.delete_segment("gamma")
+    assert all(s.running for s in lab.status().servers)  # the others were not touched
 
 
 def test_device_configs_and_server_disks_survive_down_and_up(lab: Lab) -> None:

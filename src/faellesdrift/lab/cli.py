@@ -17,6 +17,7 @@ from faellesdrift.lab.core import Lab
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.lab.records import LabStatus
+from faellesdrift.lab.spec import LabPlan
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
 
@@ -39,6 +40,8 @@ def up_cmd(
         help="At most N servers per tenant (default: every server).")] = None,
     reset: Annotated[bool, typer.Option(
         help="Start clean: forget device configs and server disks first.")] = False,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="Only show what the lab would contain.")] = False,
     output: OutputOpt = Output.table,
 ) -> None:
     """Bring up the lab for the tenants in this repository (again: creates only what is missing)."""
@@ -46,6 +49,9 @@ def up_cmd(
     try:
         settings = Settings.from_env()
         plan = plan_from_estate(load_estate(settings.root), servers_per_tenant, tenant)
+        if dry_run:
+            _print_plan(plan, output)
+            return
         lab = Lab(LabPaths.under(settings.state_dir, settings.cache_dir))
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:
@@ -117,6 +123,21 @@ def down_cmd(
     kept = "" if reset else " (device configs and server disks kept; --reset forgets them)"
     console.print(f"[green]lab down[/] in {time.monotonic() - started:.1f} s: nothing left"
                   f"{kept}")
+
+
+def _print_plan(plan: LabPlan, output: Output) -> None:
+    rows = [{"tenant": t.slug, "segment": ", ".join(map(str, t.prefixes)),
+             "servers": [s.name for s in t.servers],
+             "devices": [f"{d.name} ({d.platform})" for d in t.devices]} for t in plan.tenants]
+    if output is Output.json:
+        print_json({"tenants": rows, "shared_services": str(plan.services.prefix)})
+        return
+    console.print(table("Lab plan (nothing changed: --dry-run)",
+                        ["tenant", "segment", "servers", "devices"],
+                        [[r["tenant"], r["segment"], len(r["servers"]), len(r["devices"])]
+                         for r in rows]))
+    console.print(f"{len(plan.servers)} servers, {len(plan.devices)} devices, shared services "
+                  f"in {plan.services.prefix}")
 
 
 def _yes(flag: bool) -> str:
