@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 
 from faellesdrift import audit, results
@@ -110,6 +111,14 @@ class Inputs:
 
     def source(self, kind: str) -> Source:
         return self.sources[kind]
+
+    @cached_property
+    def events_by_tenant(self) -> dict[str, list[dict]]:
+        """Audit events grouped by their ``tenant`` ("" for community-wide events)."""
+        out: dict[str, list[dict]] = {}
+        for e in self.events:
+            out.setdefault(str(e.get("tenant") or ""), []).append(e)
+        return out
 
 
 def _load_source(settings: Settings, spec: Kind) -> Source:

@@ -36,6 +36,7 @@ from faellesdrift.reports.readiness import DEADLINE, Readiness, days_left, readi
 from faellesdrift.settings import Settings
 
 CHANGES_PERIOD_DAYS = 30
+DECISIONS_SHOWN = 5000  # newest entries in the decision log page; the audit log keeps all
 STATIC_FILES = ("chart.umd.min.js", "chart.js.LICENSE.md", "site.js", "style.css")
 STATUS_COLOUR = {"ready": "ok", "on track": "ok", "due soon": "warn", "late": "bad"}
 
@@ -161,23 +162,25 @@ def _exception_row(k: KeptException, inputs: Inputs) -> dict:
             "status": k.status.value, "contract": r.contract}
 
 
+def _event_row(e: dict) -> dict:
+    return {"time": str(e.get("time") or ""), "who": _text(e.get("who"), 80),
+            "tenant": str(e.get("tenant") or "") or "—",
+            "command": _text(e.get("command"), 120), "target": _text(e.get("target"), 120),
+            "change": _change_text(e.get("change")), "result": _text(e.get("result"), 60),
+            "reason": _text(e.get("reason"), 200),
+            "approved_by": _text(e.get("approved_by"), 120)}
+
+
 def _events_for(inputs: Inputs, slug: str | None, since: date | None) -> list[dict]:
-    out = []
-    for e in inputs.events:
-        tenant = str(e.get("tenant") or "")
-        if slug is not None and tenant != slug:
-            continue
-        if slug is None and tenant and tenant not in inputs.estate.slugs and tenant != "*":
-            continue
-        when = str(e.get("time") or "")
-        if since is not None and when[:10] < since.isoformat():
-            continue
-        out.append({"time": when, "who": _text(e.get("who"), 80), "tenant": tenant or "—",
-                    "command": _text(e.get("command"), 120),
-                    "target": _text(e.get("target"), 120),
-                    "change": _change_text(e.get("change")), "result": _text(e.get("result"), 60),
-                    "reason": _text(e.get("reason"), 200),
-                    "approved_by": _text(e.get("approved_by"), 120)})
+    """A tenant's audit events (or, with ``slug=None``, those of every reported tenant and the
+    community-wide ones), newest first."""
+    if slug is not None:
+        events = inputs.events_by_tenant.get(slug, [])
+    else:
+        events = [e for t, es in inputs.events_by_tenant.items()
+                  if t in ("", "*") or t in inputs.estate.slugs for e in es]
+    cut = since.isoformat() if since else ""
+    out = [_event_row(e) for e in events if str(e.get("time") or "")[:10] >= cut]
     out.sort(key=lambda e: e["time"], reverse=True)
     return out
 
@@ -201,7 +204,7 @@ def _decisions(inputs: Inputs) -> list[dict]:
             "who": e["who"] + (f" (approved by {e['approved_by']})" if e["approved_by"] else ""),
             "why": e["reason"], "result": e["result"]})
     rows.sort(key=lambda r: r["date"], reverse=True)
-    return rows
+    return rows[:DECISIONS_SHOWN]
 
 
 def _layer_rows(summary, inputs: Inputs) -> list[dict]:
@@ -424,7 +427,8 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
     render("exceptions.html.j2", "exceptions.html", rows=ex_rows,
            by_status={s.value: [x for x in ex_rows if x["status"] == s.value]
                       for s in ExceptionStatus})
-    render("decisions.html.j2", "decisions.html", rows=_decisions(inputs))
+    render("decisions.html.j2", "decisions.html", rows=_decisions(inputs),
+           shown=DECISIONS_SHOWN, audit_log=settings.audit_log)
     if not tenants:  # a full run owns tenants/: drop pages of tenants that left
         keep = {p.name for p in pages}
         for old in (directory / "tenants").glob("*.html"):
