@@ -112,7 +112,10 @@ class Lab:
             recorded = [r.get("pid") for r in (*state.servers.values(),
                                                *state.processes.values())]
             self.progress("stopping servers, devices and lab daemons")
-            left = teardown.teardown(self.paths, self.names, [p for p in recorded if p])
+            pids = [p for p in recorded if p]
+            if state.prefix != self.settings.prefix:  # made under another prefix: clean both
+                teardown.teardown(self.paths, Names(state.prefix), pids)
+            left = teardown.teardown(self.paths, self.names, pids)
             for name in ("devices.json", "forwards.json", "services.json", "devices.ready",
                          "netd.ready"):
                 (self.paths.root / name).unlink(missing_ok=True)
