@@ -75,14 +75,15 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
     "outputs": {name: value, ...}}``; ``community`` may hold
     ``{"stack": ..., "backend": "file://..."}``.
 
-``settlement`` — ``faellesdrift meter settle`` (metering)
-    ``community``: ``{"period": "2026-11" | "2026", "currency": "DKK",
-    "total_dkk": float, "model": "<the community's chosen model>",
-    "models": {"<name>": {"label": "Per capita", "description": "..."}, ...}}``;
-    tenant entry: ``{"generated_at", "period", "population": int,
-    "usage": {"server.vcpu": float, ...},
-    "amounts": {"<model name>": float DKK, ...}}`` — the same period under
-    every model, so reports show who gains and who loses.
+``settlement`` — ``faellesdrift bill --compare --period P`` (metering)
+    ``community``: ``{"period": "2026-11" | "2026-Q4" | "2026", "currency": "DKK",
+    "mode": "showback" | "chargeback", "model": "<settlement.default_model>",
+    "total_dkk": amount}``; tenant entry: ``{"generated_at", "period",
+    "population": int, "amounts": {"<model>": amount, ...},
+    "by_pool": {"<model>": {"<pool>": amount, ...}, ...}}`` (``by_pool`` optional).
+    Amounts are numbers or decimal strings ("1234.50"); models are those of
+    ``faellesdrift.model.MODEL_NAMES``. The same period under every model, so
+    reports show who gains and who loses.
 
 ``lab.status`` — ``faellesdrift lab up|status``
     ``{"generated_at", "ok": bool, "hosts": [{"host", "kind": "server" |

@@ -88,6 +88,8 @@ def write_fixture_results(settings: Settings) -> dict:
                 "equal_plus_population": round(pool * (0.3 / len(estate.tenants)
                                                        + 0.7 * t.population / total_pop), 2),
             }} for t in estate.tenants}}
+    settlement["tenants"]["odder"]["by_pool"] = {"hybrid": {"servers": "1000.00",
+                                                            "operations": 250.5}}
     results.save(settings, "settlement", settlement)
     results.save(settings, "lab.status", {"community": {"up": True}, "tenants": {
         t.slug: {"ok": True, "hosts": [{"host": s.name, "kind": "server", "status": "up",

@@ -48,6 +48,11 @@ class CostView:
     generated_at: str | None
     mode: str | None = None  # showback / chargeback, when the settlement says
     chosen_missing: bool = False  # the chosen model has no figures in the settlement
+    by_pool: dict[str, dict[str, dict[str, Decimal]]] | None = None  # tenant -> model -> pool
+
+    def pools(self, slug: str) -> list[tuple[str, Decimal]]:
+        """Where the tenant's amount under the chosen model comes from, pool by pool."""
+        return sorted(((self.by_pool or {}).get(slug, {}).get(self.chosen) or {}).items())
 
     def label(self, model: str) -> str:
         return LABELS.get(model, model)
@@ -71,6 +76,7 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
         return None
     community = payload.get("community") or {}
     amounts: dict[str, dict[str, Decimal]] = {}
+    by_pool: dict[str, dict[str, dict[str, Decimal]]] = {}
     seen: set[str] = set()
     for slug in slugs:
         entry = (payload.get("tenants") or {}).get(slug) or {}
@@ -81,6 +87,12 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
         if figures:
             amounts[slug] = figures
             seen |= set(figures)
+        pools = entry.get("by_pool") or {}
+        if isinstance(pools, dict):
+            by_pool[slug] = {
+                str(m): {str(p): v for p, v in ((p, _money(x)) for p, x in ps.items())
+                         if v is not None}
+                for m, ps in pools.items() if isinstance(ps, dict)}
     if not amounts:
         return None
     models = tuple(m for m in MODEL_NAMES if m in seen) + tuple(
@@ -90,4 +102,5 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
         (str(e.get("period")) for e in (payload.get("tenants") or {}).values()
          if isinstance(e, dict) and e.get("period")), "unknown period"))
     return CostView(period, str(community.get("currency") or "DKK"), str(pick), models, amounts,
-                    payload.get("generated_at"), community.get("mode"), pick not in seen)
+                    payload.get("generated_at"), community.get("mode"), pick not in seen,
+                    by_pool)

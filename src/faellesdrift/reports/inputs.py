@@ -40,7 +40,8 @@ KINDS: tuple[Kind, ...] = (
     Kind("servers.verify", "server verification", "faellesdrift verify"),
     Kind("servers.apply", "server baseline apply", "faellesdrift servers apply"),
     Kind("pulumi.outputs", "platform (Pulumi) apply", "faellesdrift pulumi up"),
-    Kind("settlement", "settlement", "faellesdrift bill --compare", per_tenant=False),
+    Kind("settlement", "settlement", "faellesdrift bill --compare --period YYYY-MM",
+         per_tenant=False),
     Kind("lab.status", "lab", "faellesdrift lab up", per_tenant=False),
 )
 KIND_BY_NAME = {k.kind: k for k in KINDS}

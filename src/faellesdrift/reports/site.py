@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -57,8 +57,8 @@ class Site:
 def _dkk(value: Any) -> str:
     if value is None:
         return "—"
-    d = Decimal(str(value))
-    return f"DKK {d:,.0f}"
+    d = Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP)
+    return f"DKK {d:,}"
 
 
 def _pct(value: Any) -> str:
@@ -84,7 +84,7 @@ def _signed_dkk(value: Any) -> str:
     d = Decimal(str(value))
     if d == 0:
         return "±0"
-    return f"{'+' if d > 0 else '−'}DKK {abs(d):,.0f}"
+    return f"{'+' if d > 0 else '−'}{_dkk(abs(d))}"
 
 
 def _text(value: Any, limit: int = 300) -> str:
