@@ -8,22 +8,27 @@ work idempotently and saves the record, also when it fails half-way, so that
 from __future__ import annotations
 
 import json
-import os
-import socket
-import sys
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
 
-from faellesdrift.lab import cgroups, image, keys, netns, procs, segments, servers, teardown
+from faellesdrift.lab import image, keys, netns, procs, segments, servers, teardown
+from faellesdrift.lab.checks import (
+    bindable,
+    check_inotify,
+    check_plan,
+    last_line,
+    listening_ports,
+    preflight,
+    ssh_banner,
+)
+from faellesdrift.lab.daemons import MODULES, Daemons
 from faellesdrift.lab.errors import LabError
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.records import DeviceRecord, LabStatus, Leftovers, SegmentRecord, ServerRecord
 from faellesdrift.lab.segments import Names
-from faellesdrift.lab.sh import require
 from faellesdrift.lab.spec import (
     SERVICES_SEGMENT,
     DeviceSpec,
@@ -36,7 +41,6 @@ from faellesdrift.lab.spec import (
 from faellesdrift.lab.state import LabState, locked, write_atomic
 
 Progress = Callable[[str], None]
-DAEMONS = {"emulator": "faellesdrift.lab.devices.emulator", "netd": "faellesdrift.lab.netd"}
 
 
 def _quiet(_: str) -> None:
@@ -49,6 +53,7 @@ class Lab:
         self.paths = paths or LabPaths.default()
         self.settings = settings or LabSettings.from_env()
         self.names = Names(self.settings.prefix)
+        self.daemons = Daemons(self.paths, self.names)
         self.progress = progress or _quiet
 
     # ------------------------------------------------------------------ whole lab
@@ -56,8 +61,8 @@ class Lab:
     def up(self, plan: LabPlan, *, reset: bool = False) -> LabStatus:
         """Bring up every object of the plan that is not up yet (nothing is made twice)."""
         preflight(self.paths)
-        _check_plan(plan)
-        _check_inotify(len(plan.servers))
+        check_plan(plan)
+        check_inotify(len(plan.servers))
         if reset:
             self.down(reset=True)
         with self._session() as state:
@@ -65,7 +70,7 @@ class Lab:
             keys.credentials(self.paths)
             for spec in plan.devices:
                 self._device(state, spec, reset=False)
-            wanted_devices = self._sync_emulator(state)
+            wanted_devices = self.daemons.sync_emulator(state)
             base = image.ensure_base(self.paths, self.progress) if plan.servers else None
             self.progress(f"segments: {len(plan.segments)} (router namespace "
                           f"{self.names.router})")
@@ -75,9 +80,9 @@ class Lab:
             for spec in plan.servers:
                 assert base is not None
                 self._server(state, spec, base)
-            wanted_forwards = self._sync_netd(state)
-            self._wait_daemon(state, "emulator", wanted_devices)
-            self._wait_daemon(state, "netd", wanted_forwards)
+            wanted_forwards = self.daemons.sync_netd(state)
+            self.daemons.wait(state, "emulator", wanted_devices)
+            self.daemons.wait(state, "netd", wanted_forwards)
             self.progress("waiting for every server's sshd")
             self._wait_servers(state, [s.name for s in plan.servers])
             self._write_access(state)
@@ -85,8 +90,8 @@ class Lab:
 
     def status(self) -> LabStatus:
         state = LabState.load(self.paths, self.settings.prefix)
-        listening = _listening_ports()
-        emulator = self._daemon_alive(state, "emulator")
+        listening = listening_ports()
+        emulator = self.daemons.alive(state, "emulator")
         segs = tuple(SegmentRecord(n, r["bridge"], tuple(r["prefixes"]), r["gateways"])
                      for n, r in sorted(state.segments.items()))
         names = Names(state.prefix)  # the lab's own prefix, whatever this process was given
@@ -99,7 +104,7 @@ class Lab:
                  "services_log": str(self.paths.services_log)}
         return LabStatus(prefix=state.prefix, state_dir=str(self.paths.root),
                          segments=segs, servers=srvs, devices=devs,
-                         processes={k: self._daemon_alive(state, k) for k in DAEMONS},
+                         processes={k: self.daemons.alive(state, k) for k in MODULES},
                          files=files)
 
     def down(self, *, reset: bool = False) -> Leftovers:
@@ -140,10 +145,10 @@ class Lab:
         preflight(self.paths, servers_needed=False)
         with self._session() as state:
             self._segment(state, spec, services)
-            if spec.name == SERVICES_SEGMENT and self._daemon_alive(state, "netd"):
-                self._stop_daemon(state, "netd")  # restarts with the services below
+            if spec.name == SERVICES_SEGMENT and self.daemons.alive(state, "netd"):
+                self.daemons.stop(state, "netd")  # restarts with the services below
             if spec.name == SERVICES_SEGMENT or state.servers:
-                self._wait_daemon(state, "netd", self._sync_netd(state))
+                self.daemons.wait(state, "netd", self.daemons.sync_netd(state))
         return self.read_segment(spec.name)  # type: ignore[return-value]
 
     def read_segment(self, name: str) -> SegmentRecord | None:
@@ -162,11 +167,11 @@ class Lab:
                 raise LabError(f"segment {name} still has servers {', '.join(users)}: "
                                "delete them first")
             if name == SERVICES_SEGMENT:
-                self._stop_daemon(state, "netd")
+                self.daemons.stop(state, "netd")
             segments.delete(self.names, record, services=name == SERVICES_SEGMENT)
             del state.segments[name]
             if name == SERVICES_SEGMENT and state.servers:
-                self._sync_netd(state)
+                self.daemons.sync_netd(state)
         return True
 
     # ------------------------------------------------------------------ servers
@@ -176,7 +181,7 @@ class Lab:
         with self._session() as state:
             keys.ensure_keys(self.paths)
             self._server(state, spec, image.ensure_base(self.paths, self.progress))
-            self._wait_daemon(state, "netd", self._sync_netd(state))
+            self.daemons.wait(state, "netd", self.daemons.sync_netd(state))
             if wait:
                 self._wait_servers(state, [spec.name])
             self._write_access(state)
@@ -195,8 +200,8 @@ class Lab:
             servers.wipe(self.paths, name)
             if record is None:
                 return False
-            if self._daemon_alive(state, "netd"):
-                self._wait_daemon(state, "netd", self._sync_netd(state))
+            if self.daemons.alive(state, "netd"):
+                self.daemons.wait(state, "netd", self.daemons.sync_netd(state))
             self._write_access(state)
         return True
 
@@ -208,7 +213,7 @@ class Lab:
             keys.ensure_keys(self.paths)
             keys.credentials(self.paths)
             self._device(state, spec, reset=reset)
-            self._wait_daemon(state, "emulator", self._sync_emulator(state))
+            self.daemons.wait(state, "emulator", self.daemons.sync_emulator(state))
             self._write_access(state)
         return self.read_device(spec.name)  # type: ignore[return-value]
 
@@ -217,7 +222,7 @@ class Lab:
         r = state.devices.get(name)
         if r is None:
             return None
-        running = self._daemon_alive(state, "emulator") and r["port"] in _listening_ports()
+        running = self.daemons.alive(state, "emulator") and r["port"] in listening_ports()
         return self._device_record(name, r, running)
 
     def delete_device(self, name: str) -> bool:
@@ -226,7 +231,7 @@ class Lab:
             if state.devices.pop(name, None) is None:
                 return False
             self.paths.device_config(name).unlink(missing_ok=True)
-            self._wait_daemon(state, "emulator", self._sync_emulator(state))
+            self.daemons.wait(state, "emulator", self.daemons.sync_emulator(state))
             self._write_access(state)
         return True
 
@@ -300,88 +305,10 @@ class Lab:
         used = {r["port"] for r in state.devices.values()}
         low, high = self.settings.device_ports
         for port in range(low, high + 1):
-            if port not in used and _bindable(port):
+            if port not in used and bindable(port):
                 return port
         raise LabError(f"no free port left in {low}-{high} for lab devices; "
                        "set FAELLESDRIFT_LAB_PORTS to a wider range")
-
-    # daemons: the device emulator and netd (ssh forwarder + shared services)
-
-    def _daemon_alive(self, state: LabState, kind: str) -> bool:
-        pid = state.processes.get(kind, {}).get("pid")
-        return procs.alive(pid, teardown.daemon_marker(state.prefix))
-
-    def _stop_daemon(self, state: LabState, kind: str) -> None:
-        pid = state.processes.pop(kind, {}).get("pid")
-        marker = teardown.daemon_marker(self.settings.prefix)
-        if pid:
-            procs.stop([pid], lambda p: procs.alive(p, marker))
-
-    def _ensure_daemon(self, state: LabState, kind: str) -> None:
-        if self._daemon_alive(state, kind):
-            os.kill(state.processes[kind]["pid"], 1)  # SIGHUP: re-read its spec
-            return
-        argv = [sys.executable, "-m", DAEMONS[kind], f"--lab={self.paths.root}",
-                teardown.daemon_marker(self.settings.prefix)]
-        pid = procs.spawn(argv, self.paths.logs / f"{kind}.log")
-        state.processes[kind] = {"pid": pid, "started": time.time()}
-
-    def _sync_emulator(self, state: LabState) -> str:
-        generation = uuid.uuid4().hex
-        devices = [{"name": n, "platform": r["platform"], "port": r["port"],
-                    "config": r["config"]} for n, r in sorted(state.devices.items())]
-        write_atomic(self.paths.devices_spec, json.dumps(
-            {"generation": generation, "host_key": str(self.paths.device_host_key),
-             "devices": devices}, indent=2) + "\n")
-        if not devices:
-            self._stop_daemon(state, "emulator")
-            return ""
-        self._ensure_daemon(state, "emulator")
-        return generation
-
-    def _sync_netd(self, state: LabState) -> str:
-        generation = uuid.uuid4().hex
-        services = state.settings.get("services")
-        if services and SERVICES_SEGMENT in state.segments:
-            hosts = {n: r["address"].split("/")[0] for n, r in state.servers.items()}
-            write_atomic(self.paths.services_spec,
-                         json.dumps({**services, "hosts": hosts}, indent=2) + "\n")
-        else:
-            self.paths.services_spec.unlink(missing_ok=True)
-        forwards = [{"name": n, "listen": r["loopback"], "port": 22,
-                     "target": r["address"].split("/")[0], "target_port": 22}
-                    for n, r in sorted(state.servers.items())]
-        write_atomic(self.paths.forwards_spec, json.dumps(
-            {"generation": generation, "forwards": forwards}, indent=2) + "\n")
-        if not netns.exists(self.names.router):
-            return ""
-        self._ensure_daemon(state, "netd")
-        return generation
-
-    def _wait_daemon(self, state: LabState, kind: str, generation: str,
-                     timeout: float = 120.0) -> None:
-        if not generation:
-            return
-        ready = self.paths.root / ("devices.ready" if kind == "emulator" else "netd.ready")
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if json.loads(ready.read_text()).get("generation") == generation:
-                    break
-            except (OSError, ValueError):
-                pass
-            if not self._daemon_alive(state, kind):
-                raise LabError(f"lab {kind} exited: {_last_line(self.paths.logs / f'{kind}.log')}"
-                               f" (log: {self.paths.logs / f'{kind}.log'})")
-            time.sleep(0.1)
-        else:
-            raise LabError(f"lab {kind} did not pick up its new spec within {timeout:.0f} s "
-                           f"(log: {self.paths.logs / f'{kind}.log'})")
-        if kind == "emulator":
-            missing = [n for n, r in state.devices.items() if r["port"] not in _listening_ports()]
-            if missing:
-                raise LabError(f"devices not listening: {', '.join(sorted(missing))} "
-                               f"(log: {self.paths.logs / 'emulator.log'})")
 
     def _wait_servers(self, state: LabState, names: list[str]) -> None:
         """Until each server's sshd answers through the forwarder (the operator's path)."""
@@ -389,11 +316,11 @@ class Lab:
         deadline = time.monotonic() + self.settings.ready_timeout
         while pending:
             for name, r in list(pending.items()):
-                if _ssh_banner(r["loopback"]):
+                if ssh_banner(r["loopback"]):
                     del pending[name]
                 elif not procs.alive(r["pid"], servers.marker(self.names, name)):
                     log = self.paths.logs / f"server-{name}.log"
-                    raise LabError(f"server {name} stopped while booting: {_last_line(log)} "
+                    raise LabError(f"server {name} stopped while booting: {last_line(log)} "
                                    f"(log: {log})")
             if pending and time.monotonic() > deadline:
                 raise LabError(f"servers without sshd after {self.settings.ready_timeout:.0f} s:"
@@ -433,48 +360,6 @@ class Lab:
 # ---------------------------------------------------------------------- helpers
 
 
-def preflight(paths: LabPaths, servers_needed: bool = True) -> None:
-    """Fail early, in one line, when this machine cannot run the lab."""
-    if os.geteuid() != 0:
-        raise LabError("the lab needs root (network namespaces, mounts, cgroups): "
-                       "run it as root, e.g. `sudo -E faellesdrift lab up`")
-    require("ip", "ssh-keygen")
-    if servers_needed:
-        require("systemd-nspawn", "mount", "tar", "zstd")
-        cgroups.roots()
-        if "overlay" not in Path("/proc/filesystems").read_text():
-            raise LabError("the kernel has no overlay filesystem: `modprobe overlay` "
-                           "(the lab's servers are overlays on one base image)")
-
-
-INOTIFY_PER_SERVER = 8  # systemd, journald, logind, dbus, ... in each container (measured: 7)
-
-
-def _check_inotify(servers_wanted: int) -> None:
-    """Each container's systemd needs inotify instances, all counted against root's limit."""
-    key = Path("/proc/sys/fs/inotify/max_user_instances")
-    try:
-        have = int(key.read_text())
-    except (OSError, ValueError):
-        return
-    need = INOTIFY_PER_SERVER * servers_wanted + 128
-    if have < need:
-        raise LabError(f"fs.inotify.max_user_instances is {have}; {servers_wanted} servers need "
-                       f"about {need}: run scripts/lab-prereqs.sh (or sysctl -w "
-                       f"fs.inotify.max_user_instances={max(need, 8192)})")
-
-
-def _check_plan(plan: LabPlan) -> None:
-    seen: dict[IPv4Network, str] = {}
-    for seg in plan.segments:
-        for p in seg.prefixes:
-            clash = next((o for o, n in seen.items() if o.overlaps(p) and n != seg.name), None)
-            if clash is not None:
-                raise LabError(f"segments {seen[clash]} ({clash}) and {seg.name} ({p}) overlap:"
-                               " the lab router cannot keep them apart")
-            seen[p] = seg.name
-
-
 def _free_index(used_iter: object) -> int:
     used = set(used_iter)  # type: ignore[call-overload]
     i = 1
@@ -487,47 +372,5 @@ def _dirs(path: Path) -> list[str]:
     return [p.name for p in path.iterdir() if p.is_dir()] if path.is_dir() else []
 
 
-def _bindable(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _listening_ports() -> set[int]:
-    """TCP ports listening on 127.0.0.1 or any address (from /proc/net/tcp)."""
-    found = set()
-    try:
-        lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    except OSError:
-        return found
-    for line in lines:
-        fields = line.split()
-        addr, port = fields[1].split(":")
-        if fields[3] == "0A" and addr in ("0100007F", "00000000"):
-            found.add(int(port, 16))
-    return found
-
-
-def _ssh_banner(host: str, timeout: float = 1.0) -> bool:
-    try:
-        with socket.create_connection((host, 22), timeout=timeout) as s:
-            s.settimeout(timeout)
-            return s.recv(64).startswith(b"SSH-")
-    except OSError:
-        return False
-
-
-def _last_line(path: Path) -> str:
-    try:
-        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return "no log"
-    return lines[-1].strip() if lines else "empty log"
-
-
 def as_json(status: LabStatus) -> str:
     return json.dumps(status.as_dict(), indent=2, default=str)
-

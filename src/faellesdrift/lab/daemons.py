@@ -1,0 +1,110 @@
+"""The lab's two daemons: the device emulator and netd (ssh forwarder + shared services).
+
+Each reads a spec file written here (devices.json, forwards.json,
+services.json), reloads it on SIGHUP and answers with a ready file carrying the
+spec's generation, so the caller knows when its change is live.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+import uuid
+
+from faellesdrift.lab import netns, procs, teardown
+from faellesdrift.lab.checks import last_line, listening_ports
+from faellesdrift.lab.errors import LabError
+from faellesdrift.lab.paths import LabPaths
+from faellesdrift.lab.segments import Names
+from faellesdrift.lab.spec import SERVICES_SEGMENT
+from faellesdrift.lab.state import LabState, write_atomic
+
+MODULES = {"emulator": "faellesdrift.lab.devices.emulator", "netd": "faellesdrift.lab.netd"}
+READY = {"emulator": "devices.ready", "netd": "netd.ready"}
+
+
+class Daemons:
+    def __init__(self, paths: LabPaths, names: Names) -> None:
+        self.paths = paths
+        self.names = names
+
+    def alive(self, state: LabState, kind: str) -> bool:
+        pid = state.processes.get(kind, {}).get("pid")
+        return procs.alive(pid, teardown.daemon_marker(state.prefix))
+
+    def stop(self, state: LabState, kind: str) -> None:
+        pid = state.processes.pop(kind, {}).get("pid")
+        marker = teardown.daemon_marker(state.prefix)
+        if pid:
+            procs.stop([pid], lambda p: procs.alive(p, marker))
+
+    def ensure(self, state: LabState, kind: str) -> None:
+        if self.alive(state, kind):
+            os.kill(state.processes[kind]["pid"], signal.SIGHUP)  # re-read its spec
+            return
+        argv = [sys.executable, "-m", MODULES[kind], f"--lab={self.paths.root}",
+                teardown.daemon_marker(self.names.prefix)]
+        pid = procs.spawn(argv, self.paths.logs / f"{kind}.log")
+        state.processes[kind] = {"pid": pid, "started": time.time()}
+
+    def sync_emulator(self, state: LabState) -> str:
+        """Write devices.json from the record; start or signal the emulator; its generation."""
+        generation = uuid.uuid4().hex
+        devices = [{"name": n, "platform": r["platform"], "port": r["port"],
+                    "config": r["config"]} for n, r in sorted(state.devices.items())]
+        write_atomic(self.paths.devices_spec, json.dumps(
+            {"generation": generation, "host_key": str(self.paths.device_host_key),
+             "devices": devices}, indent=2) + "\n")
+        if not devices:
+            self.stop(state, "emulator")
+            return ""
+        self.ensure(state, "emulator")
+        return generation
+
+    def sync_netd(self, state: LabState) -> str:
+        """Write services.json and forwards.json; start or signal netd; its generation."""
+        generation = uuid.uuid4().hex
+        services = state.settings.get("services")
+        if services and SERVICES_SEGMENT in state.segments:
+            hosts = {n: r["address"].split("/")[0] for n, r in state.servers.items()}
+            write_atomic(self.paths.services_spec,
+                         json.dumps({**services, "hosts": hosts}, indent=2) + "\n")
+        else:
+            self.paths.services_spec.unlink(missing_ok=True)
+        forwards = [{"name": n, "listen": r["loopback"], "port": 22,
+                     "target": r["address"].split("/")[0], "target_port": 22}
+                    for n, r in sorted(state.servers.items())]
+        write_atomic(self.paths.forwards_spec, json.dumps(
+            {"generation": generation, "forwards": forwards}, indent=2) + "\n")
+        if not netns.exists(self.names.router):
+            return ""
+        self.ensure(state, "netd")
+        return generation
+
+    def wait(self, state: LabState, kind: str, generation: str,
+                     timeout: float = 120.0) -> None:
+        if not generation:
+            return
+        ready = self.paths.root / READY[kind]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if json.loads(ready.read_text()).get("generation") == generation:
+                    break
+            except (OSError, ValueError):
+                pass
+            if not self.alive(state, kind):
+                raise LabError(f"lab {kind} exited: {last_line(self.paths.logs / f'{kind}.log')}"
+                               f" (log: {self.paths.logs / f'{kind}.log'})")
+            time.sleep(0.1)
+        else:
+            raise LabError(f"lab {kind} did not pick up its new spec within {timeout:.0f} s "
+                           f"(log: {self.paths.logs / f'{kind}.log'})")
+        if kind == "emulator":
+            missing = [n for n, r in state.devices.items() if r["port"] not in listening_ports()]
+            if missing:
+                raise LabError(f"devices not listening: {', '.join(sorted(missing))} "
+                               f"(log: {self.paths.logs / 'emulator.log'})")
