@@ -155,13 +155,15 @@ def path_for(settings: Settings, kind: str) -> Path:
 def _check_kind(kind: str) -> None:
     if not isinstance(kind, str) or not _KIND.match(kind):
         raise ResultsError(
-            f"results kind {kind!r} is not a valid name: use lowercase words joined by dots (or one word), "
+            f"results kind {kind!r} is not a valid name: use lowercase words joined by dots "
+            "(or one word), "
             f"e.g. {', '.join(sorted(KINDS)[:3])}")
 
 
 def _check_payload(kind: str, payload: Any) -> None:
     if not isinstance(payload, dict):
-        raise ResultsError(f"{kind}: the payload must be a JSON object, not {type(payload).__name__}")
+        raise ResultsError(
+            f"{kind}: the payload must be a JSON object, not {type(payload).__name__}")
     unknown = set(payload) - {"kind", "schema", "generated_at", "community", "tenants"}
     if unknown:
         raise ResultsError(
@@ -180,7 +182,8 @@ def _check_payload(kind: str, payload: Any) -> None:
         hosts = entry.get("hosts", [])
         if not isinstance(hosts, list) or not all(
                 isinstance(h, dict) and isinstance(h.get("host"), str) for h in hosts):
-            raise ResultsError(f"{kind}: tenants.{slug}.hosts must be a list of objects with 'host'")
+            raise ResultsError(
+                f"{kind}: tenants.{slug}.hosts must be a list of objects with 'host'")
     if not isinstance(payload.get("community", {}), dict):
         raise ResultsError(f"{kind}: 'community' must be an object")
 

@@ -31,7 +31,8 @@ def test_sample_gaps_are_the_three_local_identities_without_a_control(sample_roo
 
 def test_endpoints_come_first_and_nobody_covering_them_is_high(community_copy):
     _edit(community_copy, "odder",
-          "endpoints: {mode: planned, from: 2030-01-01, security_control: Local EDR until handover}",
+          "endpoints: {mode: planned, from: 2030-01-01, "
+          "security_control: Local EDR until handover}",
           "endpoints: local")
     _edit(community_copy, "odder",
           "endpoints: {count: 2666, covered_by: Local IT, security_control: Local EDR}",

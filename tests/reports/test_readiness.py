@@ -48,7 +48,8 @@ def test_sample_without_results_scores_definition_and_half_the_exceptions(settin
         assert not r.ready
         net = _check(r, "network")
         assert not net.outcome.known
-        want = f"No network compliance run yet — run `faellesdrift network compliance --tenant {r.slug}`"
+        want = ("No network compliance run yet — run "
+                f"`faellesdrift network compliance --tenant {r.slug}`")
         assert net.outcome.missing == (want,)
         assert _check(r, "contracts").outcome.fraction == 0.0
 

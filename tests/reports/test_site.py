@@ -61,7 +61,8 @@ def test_sample_with_no_results_renders_and_every_section_says_what_to_run(setti
     assert "No network compliance run yet — run <code>faellesdrift network compliance</code>" \
         in index
     assert "No server verification yet — run <code>faellesdrift verify</code>" in index
-    assert "No settlement yet — run <code>faellesdrift bill --compare --period YYYY-MM</code>" in index
+    assert ("No settlement yet — run <code>faellesdrift bill --compare --period YYYY-MM</code>"
+            in index)
     assert "35</span><span class=\"small\">days left to the 2027-01-01 deadline" in index
     odder = _text(d, "tenants/odder.html")
     for sentence in (("No network compliance run yet — run <code>faellesdrift network compliance "
@@ -93,7 +94,8 @@ def test_fixture_results_fill_every_section(with_results):
                    "Change board CAB-2026-311", "ops-anna", "/etc/ssh/sshd_config",
                    "Compared with the chosen model", "showback",
                    "pushed: tacacs server 10.250.0.49", "made of these shared services",
-                   "<td>operations</td><td class=\"num\">DKK 251</td>", "ssh: sshd_config (/etc/ssh/sshd_config)"):
+                   "<td>operations</td><td class=\"num\">DKK 251</td>",
+                   "ssh: sshd_config (/etc/ssh/sshd_config)"):
         assert needle in odder, needle
     assert "odd-dc02" not in odder.split('id="changes"')[1].split('id="onboarding"')[0], \
         "an event older than 30 days is not in 'changes in the last 30 days'"
@@ -165,7 +167,8 @@ def test_hostile_free_text_is_escaped_everywhere(settings):
     text = odder.read_text()
     text = text.replace("justification: Traffic-light controllers need the local GPS clock",
                         f"justification: '{HOSTILE}'")
-    text = text.replace("supplier: Local firewall vendor", "supplier: '<img src=x onerror=alert(2)>'")
+    text = text.replace("supplier: Local firewall vendor",
+                        "supplier: '<img src=x onerror=alert(2)>'")
     text = text.replace("site: Rådhuset", "site: '\"><svg onload=alert(3)>'")
     text = text.replace("name: IT-chef Odder", "name: '<b>IT</b> & co'")
     odder.write_text(text)

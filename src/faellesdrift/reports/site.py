@@ -200,7 +200,8 @@ def _decisions(inputs: Inputs) -> list[dict]:
         rows.append({"date": e["time"], "kind": "change" if e["result"] in (
             "changed", "applied", "created", "updated", "deleted") else "run",
             "tenant": e["tenant"],
-            "what": f"{e['command']} → {e['target']}" + (f": {e['change']}" if e["change"] else ""),
+            "what": f"{e['command']} → {e['target']}"
+                    + (f": {e['change']}" if e["change"] else ""),
             "who": e["who"] + (f" (approved by {e['approved_by']})" if e["approved_by"] else ""),
             "why": e["reason"], "result": e["result"]})
     rows.sort(key=lambda r: r["date"], reverse=True)
@@ -258,14 +259,13 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
               "data": [float(e.kept_to_term_dkk) for e in exposures], "color": "info"}],
             unit="DKK"))
     cost_rows = view.rows(slug) if view and slug in view.amounts else []
-    if cost_rows:
+    if view and cost_rows:
         charts.append(_chart(
-            "costs", f"Cost for {view.period} under each allocation model (DKK)",  # type: ignore[union-attr]
+            "costs", f"Cost for {view.period} under each allocation model (DKK)",
             [label for _, label, _, _ in cost_rows],
             [{"label": t.name, "data": [float(a) if a is not None else 0
                                         for _, _, a, _ in cost_rows],
-              "colors": ["accent" if m == view.chosen else "info"  # type: ignore[union-attr]
-                         for m, _, _, _ in cost_rows]}],
+              "colors": ["accent" if m == view.chosen else "info" for m, _, _, _ in cost_rows]}],
             unit="DKK", horizontal=True))
     since = inputs.today - timedelta(days=CHANGES_PERIOD_DAYS)
     lab = inputs.source("lab.status").entry(slug)
