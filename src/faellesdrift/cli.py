@@ -13,6 +13,7 @@ from faellesdrift.community import STANDARDS_FILE
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import load_estate, today_from_env, validate
 from faellesdrift.findings import has_errors
+from faellesdrift.lab.cli import lab_app
 from faellesdrift.loader import load_model
 from faellesdrift.model import Standards
 from faellesdrift.scaffold import write_tenant
@@ -26,6 +27,7 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Create and inspect tenant definition files.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
+app.add_typer(lab_app, name="lab", help="The local lab: emulated network gear and isolated servers.")
 
 RootOpt = Annotated[
     Path | None,
