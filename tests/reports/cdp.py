@@ -89,13 +89,20 @@ class Browser:
         msg: dict[str, Any] = {"id": ident, "method": method, "params": params or {}}
         if session:
             msg["sessionId"] = session
-        os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        try:
+            os.write(self._to_chrome, json.dumps(msg).encode() + b"\0")
+        except OSError as exc:
+            self.proc.poll()
+            raise CDPError(f"{method}: cannot talk to chromium ({exc.strerror}; exit code "
+                           f"{self.proc.returncode}); its log ends with:\n{self.log_tail()}"
+                           ) from None
         deadline = time.monotonic() + timeout
         with self._cond:
             while ident not in self._replies:
                 left = deadline - time.monotonic()
                 if self._closed:
-                    raise CDPError(f"{method}: chromium closed the pipe (see {self._log.name})")
+                    raise CDPError(f"{method}: chromium closed the pipe; its log "
+                                   f"({self._log.name}) ends with:\n{self.log_tail()}")
                 if left <= 0:
                     raise CDPError(f"{method}: no reply within {timeout}s")
                 self._cond.wait(left)
@@ -104,10 +111,15 @@ class Browser:
             raise CDPError(f"{method}: {reply['error']}")
         return reply.get("result", {})
 
+    def log_tail(self, lines: int = 15) -> str:
+        self._log.flush()
+        text = Path(self._log.name).read_text(encoding="utf-8", errors="replace")
+        return "\n".join(text.splitlines()[-lines:])
+
     def close(self) -> None:
         try:
             self.send("Browser.close", timeout=5)
-        except CDPError:
+        except (CDPError, OSError):
             pass
         try:
             self.proc.wait(timeout=10)
@@ -168,7 +180,7 @@ class Page:
             if until is not None and method == until:
                 return True
 
-    def goto(self, url: str, timeout: float = 30.0) -> None:
+    def goto(self, url: str, timeout: float = 60.0) -> None:
         self.send("Page.navigate", {"url": url})
         if not self._drain("Page.loadEventFired", timeout):
             raise CDPError(f"{url}: the load event did not come within {timeout}s")
@@ -179,7 +191,7 @@ class Page:
             raise CDPError(f"evaluate failed: {r['exceptionDetails']}")
         return r["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 15.0) -> Any:
+    def wait_for(self, expression: str, timeout: float = 30.0) -> Any:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             value = self.evaluate(expression)
