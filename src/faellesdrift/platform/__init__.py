@@ -1,0 +1,10 @@
+"""The platform adapter: Pulumi components, dynamic providers, policies and the engine runs.
+
+    TenantEnvironment(slug, tenant_args(estate, slug), for_target("record"))   # in a program
+    platform.preview(settings, stack="lab") / platform.up(...) / platform.destroy(...)
+
+One component per file (tenant_environment.py, shared_services.py); the
+program is stacks/__main__.py; the CrossGuard pack is stacks/policy/ with its
+policies as data in policies.py; engine.py runs the real CLI through the
+Automation API; cli.py is the Typer front.
+"""

@@ -1,0 +1,99 @@
+"""What the Pulumi program (stacks/__main__.py) needs besides the components.
+
+Stack configuration (``faellesdrift:*`` in ``Pulumi.<stack>.yaml``):
+  target                 record (default: the stack records the desired state) or lab (the
+                         children are made real in the local lab)
+  labServersPerTenant    stack lab: how many of each tenant's servers run as lab servers
+                         (default 1; the rest are placements only); "all" for every server
+  retainKept             resources kept by a local exception also survive deletion
+                         (retain_on_delete; default true; the lab sets false so that
+                         `destroy` cleans the lab)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from faellesdrift.errors import ConfigError
+from faellesdrift.estate import Estate, load_estate
+from faellesdrift.platform.args import LabRealisation, TenantEnvironmentArgs, tenant_args
+from faellesdrift.platform.providers import TARGETS, Providers, for_target
+from faellesdrift.settings import Settings
+
+DEFAULT_LAB_SERVERS = 1
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    target: str = "record"
+    lab_servers_per_tenant: int | None = DEFAULT_LAB_SERVERS  # None: every server
+    retain_kept: bool = True
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, str | None]) -> StackConfig:
+        """From raw config strings (``pulumi.Config('faellesdrift').get(...)``)."""
+        target = values.get("target") or "record"
+        if target not in TARGETS:
+            raise ConfigError(f"Pulumi.<stack>.yaml faellesdrift:target: {target!r}; use one of "
+                              f"{', '.join(TARGETS)}")
+        raw = values.get("labServersPerTenant")
+        servers: int | None = DEFAULT_LAB_SERVERS
+        if raw is not None and str(raw).strip().lower() == "all":
+            servers = None
+        elif raw is not None:
+            try:
+                servers = int(raw)
+            except ValueError:
+                servers = -1
+            if servers < 0:
+                raise ConfigError(f"Pulumi.<stack>.yaml faellesdrift:labServersPerTenant: {raw!r};"
+                                  " use a number >= 0 or \"all\"")
+        retain = str(values.get("retainKept") or "true").strip().lower()
+        if retain not in ("true", "false"):
+            raise ConfigError(f"Pulumi.<stack>.yaml faellesdrift:retainKept: {retain!r}; use "
+                              "true or false")
+        return cls(target, servers, retain == "true")
+
+
+@dataclass(frozen=True)
+class Program:
+    settings: Settings
+    config: StackConfig
+    estate: Estate
+    providers: Providers
+
+    @classmethod
+    def load(cls, config: StackConfig, settings: Settings | None = None) -> Program:
+        settings = settings or Settings.from_env()
+        estate = load_estate(settings.root)
+        lab = None
+        if config.target == "lab":
+            from faellesdrift.platform.providers.lab import LabTarget
+            lab = LabTarget.from_env(settings.state_dir, settings.cache_dir)
+        return cls(settings, config, estate, for_target(config.target, lab))
+
+    def tenant_args(self, slug: str) -> TenantEnvironmentArgs:
+        real = lab_realisation(self.estate, slug, self.config.lab_servers_per_tenant) \
+            if self.config.target == "lab" else None
+        return tenant_args(self.estate, slug, lab=real, retain_kept=self.config.retain_kept)
+
+
+def lab_realisation(estate: Estate, slug: str, servers: int | None) -> LabRealisation:
+    """The lab's own plan for one tenant: which servers it starts and each device's seed config."""
+    from faellesdrift.lab import LabError
+    from faellesdrift.lab.plan import plan_from_estate
+    try:
+        (spec,) = plan_from_estate(estate, servers, [slug]).tenants
+    except LabError as exc:
+        raise ConfigError(f"stack lab cannot emulate tenant {slug}: {exc}") from None
+    return LabRealisation(servers=frozenset(s.name for s in spec.servers),
+                          seeds={d.name: (tuple(d.config), tuple(d.deviations))
+                                 for d in spec.devices})
+
+
+def metering(counts: Mapping[str, int]) -> list[dict[str, Any]]:
+    """The ``metering`` output the metering collector reads: platform resources per tenant."""
+    return [{"tenant": slug, "meter": "platform.resource", "subject": f"{slug}-platform",
+             "quantity": n} for slug, n in sorted(counts.items())]

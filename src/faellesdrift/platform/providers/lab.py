@@ -1,0 +1,227 @@
+"""Lab providers: stack `lab` makes its resources real in the local lab.
+
+Each provider calls the lab API (idempotent create, read → None when absent,
+delete → whether something went): segments are the tenant's L2 segment in the
+lab router, servers are nspawn hosts, devices are emulated by the lab's device
+emulator. Which lab (state dir, prefix, ports, loopback) is fixed when the
+resource is created and travels with it in the stack (the pickled provider),
+so `destroy` removes it from the same lab even if the environment changed.
+
+All lab calls of one provider process go through one lock: the lab has its own
+file lock per call, but a segment update reads the tenant's segment and writes
+it back (read-modify-write), and that must not interleave.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+from pathlib import Path
+from typing import Any
+
+from faellesdrift.lab import (
+    SERVICES_SEGMENT,
+    DeviceSpec,
+    Lab,
+    LabError,
+    LabPaths,
+    LabSettings,
+    SegmentSpec,
+    ServerSpec,
+    ServicesSpec,
+)
+from faellesdrift.platform.providers.base import RecordProvider
+
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LabTarget:
+    """Where the lab lives: the state dir and cache of Settings, the lab's own knobs."""
+
+    state_dir: str
+    cache_dir: str
+    prefix: str
+    device_ports: tuple[int, int]
+    loopback: str
+
+    @classmethod
+    def from_env(cls, state_dir: Path, cache_dir: Path) -> LabTarget:
+        s = LabSettings.from_env()
+        return cls(str(state_dir), str(cache_dir), s.prefix, s.device_ports, str(s.loopback))
+
+    def lab(self) -> Lab:
+        return Lab(LabPaths.under(Path(self.state_dir), Path(self.cache_dir)),
+                   LabSettings(prefix=self.prefix, device_ports=tuple(self.device_ports),
+                               loopback=IPv4Network(self.loopback)))
+
+
+class _LabProvider(RecordProvider):
+    target = "lab"
+
+    def __init__(self, where: LabTarget) -> None:
+        super().__init__()
+        self.where = where
+
+
+def _prefix_key(p: str) -> tuple[int, int]:
+    n = IPv4Network(p)
+    return int(n.network_address), n.prefixlen
+
+
+class LabSegmentProvider(_LabProvider):
+    """One tenant network = one prefix on the tenant's lab segment (bridge + isolation rules)."""
+
+    replace_on = ("tenant", "name", "prefix")
+
+    def _apply(self, lab: Lab, tenant: str, prefixes: set[str], reserved: list[str]) -> None:
+        spec = SegmentSpec(tenant, tuple(IPv4Network(p) for p in sorted(prefixes, key=_prefix_key)),
+                           tuple(IPv4Address(a) for a in reserved))
+        lab.create_segment(spec)
+
+    def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        tenant, prefix = props["tenant"], props["prefix"]
+        with _LOCK:
+            lab = self.where.lab()
+            current = lab.read_segment(tenant)
+            prefixes = set(current.prefixes if current else ()) | {prefix}
+            self._apply(lab, tenant, prefixes, list(props.get("reserved") or ()))
+            rec = lab.read_segment(tenant)
+        if rec is None:
+            raise LabError(f"lab segment {tenant} is not up after create")
+        return {"target": "lab", "bridge": rec.bridge, "gateway": rec.gateways.get(prefix)}
+
+    def remove(self, props: dict[str, Any]) -> None:
+        tenant, prefix = props["tenant"], props["prefix"]
+        with _LOCK:
+            lab = self.where.lab()
+            current = lab.read_segment(tenant)
+            if current is None:
+                return
+            rest = set(current.prefixes) - {prefix}
+            if rest:
+                self._apply(lab, tenant, rest, list(props.get("reserved") or ()))
+            else:
+                lab.delete_segment(tenant)
+
+    def observe(self, props: dict[str, Any]) -> dict[str, Any] | None:
+        rec = self.where.lab().read_segment(props["tenant"])
+        if rec is None or props["prefix"] not in rec.prefixes:
+            return None
+        return {"target": "lab", "bridge": rec.bridge, "gateway": rec.gateways.get(props["prefix"])}
+
+
+class LabSharedProvider(_LabProvider):
+    """The shared-services segment: NTP, DNS, syslog and TCP listeners every tenant may reach."""
+
+    replace_on = ("name", "prefix")
+
+    @staticmethod
+    def _services(props: dict[str, Any]) -> ServicesSpec:
+        return ServicesSpec(
+            prefix=IPv4Network(props["prefix"]),
+            ntp=tuple(IPv4Address(a) for a in props["ntp"]),
+            dns=tuple(IPv4Address(a) for a in props["dns"]),
+            syslog=(IPv4Address(props["syslog"]["host"]), int(props["syslog"]["port"])),
+            tcp=tuple((IPv4Address(e["host"]), int(e["port"])) for e in props["tcp"]))
+
+    def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        services = self._services(props)
+        spec = SegmentSpec(SERVICES_SEGMENT, (services.prefix,), services.addresses())
+        with _LOCK:
+            rec = self.where.lab().create_segment(spec, services)
+        return {"target": "lab", "bridge": rec.bridge, "gateway": rec.gateways.get(props["prefix"])}
+
+    def remove(self, props: dict[str, Any]) -> None:
+        with _LOCK:
+            self.where.lab().delete_segment(SERVICES_SEGMENT)
+
+    def observe(self, props: dict[str, Any]) -> dict[str, Any] | None:
+        rec = self.where.lab().read_segment(SERVICES_SEGMENT)
+        return None if rec is None else {"target": "lab", "bridge": rec.bridge,
+                                         "gateway": rec.gateways.get(props["prefix"])}
+
+
+class LabServerProvider(_LabProvider):
+    """A server placement; with ``lab: true`` it is also a running lab server (nspawn)."""
+
+    replace_on = ("tenant", "name", "address")
+
+    def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        if not props.get("lab"):
+            if old and old.get("lab"):
+                with _LOCK:
+                    self.where.lab().delete_server(props["name"])
+            return {"target": "record", "lab": "not started in the lab (labServersPerTenant)"}
+        spec = ServerSpec(props["name"], props["tenant"], IPv4Interface(props["address"]))
+        with _LOCK:
+            rec = self.where.lab().create_server(spec)
+        return {"target": "lab", "ssh_host": rec.ssh_host, "ssh_port": rec.ssh_port,
+                "running": rec.running, "netns": rec.netns}
+
+    def remove(self, props: dict[str, Any]) -> None:
+        if props.get("lab"):
+            with _LOCK:
+                self.where.lab().delete_server(props["name"])
+
+    def observe(self, props: dict[str, Any]) -> dict[str, Any] | None:
+        if not props.get("lab"):
+            return super().observe(props)
+        rec = self.where.lab().read_server(props["name"])
+        if rec is None:
+            return None
+        return {"target": "lab", "ssh_host": rec.ssh_host, "ssh_port": rec.ssh_port,
+                "running": rec.running, "netns": rec.netns}
+
+
+class LabDeviceProvider(_LabProvider):
+    """A network device registration; with ``lab: true`` the lab emulates it on loopback."""
+
+    replace_on = ("tenant", "name", "platform")
+
+    def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        if not props.get("lab"):
+            if old and old.get("lab"):
+                with _LOCK:
+                    self.where.lab().delete_device(props["name"])
+            return {"target": "record", "lab": "not emulated in the lab"}
+        spec = DeviceSpec(name=props["name"], tenant=props["tenant"], platform=props["platform"],
+                          address=IPv4Interface(props["address"]).ip,
+                          config=tuple(props.get("seed") or ()),
+                          deviations=tuple(props.get("seed_deviations") or ()))
+        with _LOCK:
+            rec = self.where.lab().create_device(spec)
+        return {"target": "lab", "host": rec.host, "port": rec.port, "running": rec.running}
+
+    def remove(self, props: dict[str, Any]) -> None:
+        if props.get("lab"):
+            with _LOCK:
+                self.where.lab().delete_device(props["name"])
+
+    def observe(self, props: dict[str, Any]) -> dict[str, Any] | None:
+        if not props.get("lab"):
+            return super().observe(props)
+        rec = self.where.lab().read_device(props["name"])
+        if rec is None:
+            return None
+        return {"target": "lab", "host": rec.host, "port": rec.port, "running": rec.running}
+
+
+class LabAccessProvider(_LabProvider):
+    """The access policy: the lab router already denies tenant-to-tenant traffic per segment;
+    this checks the tenant's segment (and so its isolation rules) is in place.
+
+    The lab has no API to open a route between two tenants, so peer rules that an
+    exception allows are recorded, not applied in the lab (status says so).
+    """
+
+    def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
+        rec = self.where.lab().read_segment(props["tenant"])
+        if rec is None:
+            raise LabError(f"access policy {props['tenant']}: the tenant's lab segment is not up "
+                           "(create its network segments first)")
+        status: dict[str, Any] = {"target": "lab", "isolated": True, "bridge": rec.bridge}
+        if props.get("peers"):
+            status["peer_routes"] = "recorded only: the lab cannot open tenant-to-tenant routes"
+        return status
