@@ -61,8 +61,9 @@ class _Lazy:
 
 def ours(r: Any) -> bool:
     """Only faellesdrift resources are judged (components and the stack have unknown outputs
-    during preview; their children are what counts)."""
-    return str(r.resource_type).startswith(TYPE_PREFIX)
+    during preview; their children are what counts). A resource without inputs is not part
+    of this run (outside a --target list, not yet created) and is not judged."""
+    return str(r.resource_type).startswith(TYPE_PREFIX) and "tenant" in r.props
 
 
 def view(r: Any) -> ResourceView:

@@ -185,7 +185,7 @@ def check_isolation(ctx: Context, r: ResourceView) -> Iterator[Finding]:
             yield Finding(name, r.urn, f"{what}: {ex_id} allows {_as_list(k.record.value)}, "
                                        f"not {peer}")
         else:
-            yield Finding(name, r.urn, f"{what} allowed by {ex_id} ({k.status.value}, expires "
+            yield Finding(name, r.urn, f"{what} allowed ({k.status.value}, expires "
                                        f"{k.record.expires})", exempted_by=k.record.id)
 
 
@@ -230,7 +230,7 @@ def check_kept(ctx: Context, r: ResourceView) -> Iterator[Finding]:
                                    "and deletion")
     if expected and r.protect and set(expected) <= carried:
         for ex_id, k in sorted(expected.items()):
-            yield Finding(name, r.urn, f"{r.object} keeps {k.record.control} by {ex_id} "
+            yield Finding(name, r.urn, f"{r.object} keeps {k.record.control} "
                                        f"({k.status.value}, expires {k.record.expires}); "
                                        "protected", exempted_by=ex_id)
 
@@ -276,7 +276,7 @@ def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator
                 k = ctx.exception(tenant, e.source)
                 until = f", expires {k.record.expires}" if k else ""
                 yield Finding(name, None, f"{tenant}: {host} not enrolled in the shared "
-                                          f"{service}: {control} excepted by {e.source}{until}",
+                                          f"{service} ({control}{until})",
                               exempted_by=e.source)
 
 

@@ -1,0 +1,408 @@
+"""Runs of the platform stack on the real engine: preview, up and destroy (Automation API).
+
+    result = engine.run("preview", settings, RunOptions(stack="lab", tenants=("odder",)))
+
+- the CLI: ``pulumi`` on PATH, else the build cached by scripts/install-pulumi.sh
+  (``<cache>/pulumi/v*/bin``); missing → PulumiMissing naming the script;
+- the backend: ``--backend`` / $PULUMI_BACKEND_URL, else ``file://<state>/pulumi``;
+- the passphrase: $PULUMI_CONFIG_PASSPHRASE(_FILE), else for stack lab the public lab
+  passphrase its committed salt was made with, else ``<state>/pulumi/passphrase`` (made
+  once, mode 0600);
+- the interpreter for the program, dynamic providers and the policy pack:
+  $PULUMI_PYTHON_CMD, else this Python (its bin first on PATH);
+- the CrossGuard pack runs on every preview and up (mandatory violations fail the run);
+- a tenant filter becomes targets (the tenant's component and its children);
+- events become a per-tenant summary (create/update/replace/delete/same), policy
+  violations and exemptions; after ``up`` the outputs go to
+  ``<state>/pulumi/outputs-<stack>.json`` and the results store, applied changes to the
+  audit log.
+
+All environment goes to the CLI's subprocesses through the workspace; this
+process's own environment is never changed, so shards can run side by side.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from faellesdrift import audit, results
+from faellesdrift.platform.args import SHARED_TENANT
+from faellesdrift.platform.errors import PlatformError, PulumiMissing
+from faellesdrift.platform.policies import EXEMPTED
+from faellesdrift.platform.shared_services import TYPE as SHARED_TYPE
+from faellesdrift.platform.tenant_environment import TYPE as TENANT_TYPE
+from faellesdrift.settings import Settings
+
+Op = Literal["preview", "up", "destroy"]
+Progress = Callable[[str, int], None]  # (message, steps seen so far)
+
+PACK_LAUNCHER = Path("stacks/policy/pulumi-analyzer-policy-faellesdrift")
+LAB_STACK = "lab"
+LAB_PASSPHRASE = "faellesdrift-lab"  # public: stack lab holds no secrets (Pulumi.lab.yaml)
+INSTALL_HINT = ('build or find it with `export PATH="$(scripts/install-pulumi.sh | tail -1):'
+                '$PATH"` (see scripts/install-pulumi.sh)')
+COMMUNITY = "community"  # bucket for the stack, providers and shared services
+_COUNTED = ("create", "update", "replace", "delete", "same")
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    stack: str = LAB_STACK
+    tenants: tuple[str, ...] = ()
+    project_dir: Path | None = None  # holds Pulumi.yaml; default: the community root
+    backend: str | None = None
+    policy: bool = True
+
+
+@dataclass
+class TenantSummary:
+    create: int = 0
+    update: int = 0
+    replace: int = 0
+    delete: int = 0
+    same: int = 0
+    failed: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    exempted: list[str] = field(default_factory=list)
+
+    @property
+    def changes(self) -> int:
+        return self.create + self.update + self.replace + self.delete
+
+
+@dataclass
+class RunResult:
+    op: str
+    stack: str
+    backend: str
+    ok: bool = False
+    seconds: float = 0.0
+    tenants: dict[str, TenantSummary] = field(default_factory=dict)
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    exempted: list[dict[str, Any]] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    outputs_file: str | None = None
+    error: str | None = None
+
+    def tenant(self, slug: str) -> TenantSummary:
+        return self.tenants.setdefault(slug, TenantSummary())
+
+    @property
+    def totals(self) -> dict[str, int]:
+        return {k: sum(getattr(t, k) for t in self.tenants.values()) for k in _COUNTED}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "op": self.op, "stack": self.stack, "backend": self.backend, "ok": self.ok,
+            "seconds": round(self.seconds, 1), "totals": self.totals,
+            "tenants": {s: {**asdict(t), "changes": t.changes}
+                        for s, t in sorted(self.tenants.items())},
+            "violations": self.violations, "exempted": self.exempted,
+            "outputs_file": self.outputs_file, "error": self.error,
+        }
+
+
+# ------------------------------------------------------------------ set-up
+
+
+def find_cli(settings: Settings) -> Path:
+    """The directory holding ``pulumi`` and ``pulumi-language-python``."""
+    candidates: list[Path] = []
+    on_path = shutil.which("pulumi")
+    if on_path:
+        candidates.append(Path(on_path).resolve().parent)
+    cached = sorted((settings.cache_dir / "pulumi").glob("v*/bin"), key=_version_key,
+                    reverse=True)
+    candidates += cached
+    for d in candidates:
+        if (d / "pulumi").is_file() and (
+                (d / "pulumi-language-python").is_file() or shutil.which("pulumi-language-python")):
+            return d
+    if candidates:
+        raise PulumiMissing(f"pulumi in {candidates[0]} has no pulumi-language-python next to it "
+                            f"or on PATH; {INSTALL_HINT}")
+    raise PulumiMissing(f"the Pulumi CLI is not on PATH and not built in "
+                        f"{settings.cache_dir / 'pulumi'}; {INSTALL_HINT}")
+
+
+def _version_key(p: Path) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", p.parent.name)) or (0,)
+
+
+def backend_url(settings: Settings, backend: str | None = None) -> str:
+    url = backend or os.environ.get("PULUMI_BACKEND_URL")
+    if url:
+        return url
+    return f"file://{settings.state_dir / 'pulumi'}"
+
+
+def redact(url: str) -> str:
+    """A backend URL without credentials (for results, logs and output)."""
+    parts = urlsplit(url)
+    if parts.password or parts.username:
+        host = parts.hostname or ""
+        netloc = f"***@{host}" + (f":{parts.port}" if parts.port else "")
+        parts = parts._replace(netloc=netloc)
+    query = re.sub(r"(?i)(password|secret|token|key)=[^&]*", r"\1=***", parts.query)
+    return urlunsplit(parts._replace(query=query))
+
+
+def passphrase_env(settings: Settings, stack: str) -> dict[str, str]:
+    if os.environ.get("PULUMI_CONFIG_PASSPHRASE") is not None or \
+            os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
+        return {}
+    if stack == LAB_STACK:
+        return {"PULUMI_CONFIG_PASSPHRASE": LAB_PASSPHRASE}
+    path = settings.state_dir / "pulumi" / "passphrase"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(32) + "\n")
+    return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}
+
+
+def environment(settings: Settings, cli: Path, stack: str, backend: str) -> dict[str, str]:
+    python = os.environ.get("PULUMI_PYTHON_CMD") or sys.executable
+    path = os.pathsep.join([str(cli), str(Path(sys.executable).parent),
+                            os.environ.get("PATH", "")])
+    env = {
+        "PATH": path, "PULUMI_PYTHON_CMD": python, "PULUMI_BACKEND_URL": backend,
+        "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "FAELLESDRIFT_ROOT": str(settings.root), "FAELLESDRIFT_STATE": str(settings.state_dir),
+        **passphrase_env(settings, stack),
+    }
+    if backend.startswith("file://"):
+        Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], Path]:
+    from pulumi import automation as auto
+
+    if not _STACK_NAME.match(opts.stack):
+        raise PlatformError(f"--stack {opts.stack!r}: use letters, digits, '-', '_' or '.'")
+    project = (opts.project_dir or settings.root).resolve()
+    if not (project / "Pulumi.yaml").is_file():
+        raise PlatformError(f"no Pulumi.yaml in {project}: run inside the repository (the "
+                            "Pulumi project is at its root)")
+    cli = find_cli(settings)
+    backend = backend_url(settings, opts.backend)
+    env = environment(settings, cli, opts.stack, backend)
+    command = auto.PulumiCommand(root=str(cli.parent))
+    try:
+        stack = auto.create_or_select_stack(
+            stack_name=opts.stack, work_dir=str(project),
+            opts=auto.LocalWorkspaceOptions(pulumi_command=command, env_vars=env,
+                                            secrets_provider="passphrase"))
+    except auto.errors.CommandError as exc:
+        raise PlatformError(f"stack {opts.stack} on {redact(backend)}: "
+                            f"{_first_error(str(exc))}") from None
+    return stack, env, project
+
+
+def targets(project: str, stack: str, tenants: tuple[str, ...]) -> list[str]:
+    """URN patterns of the tenants' components and every child (named ``<slug>/…``), and of
+    the shared services every tenant's servers depend on (a no-op when they are in place)."""
+    out = [f"urn:pulumi:{stack}::{project}::{SHARED_TYPE}::{SHARED_TENANT}",
+           f"urn:pulumi:{stack}::{project}::{SHARED_TYPE}$**::{SHARED_TENANT}/*"]
+    for slug in tenants:
+        out.append(f"urn:pulumi:{stack}::{project}::{TENANT_TYPE}::{slug}")
+        out.append(f"urn:pulumi:{stack}::{project}::{TENANT_TYPE}$**::{slug}/*")
+    return out
+
+
+def tenant_of(urn: str | None, known: set[str] | None = None) -> str:
+    if not urn:
+        return COMMUNITY
+    head, _, name = urn.rpartition("::")
+    if head.endswith(f"::{TENANT_TYPE}"):
+        return name
+    slug = name.split("/", 1)[0] if "/" in name else ""
+    if slug and (known is None or slug in known):
+        return slug
+    return COMMUNITY
+
+
+# ------------------------------------------------------------------ running
+
+
+class _Events:
+    """Turns engine events into the run's per-tenant summary."""
+
+    def __init__(self, result: RunResult, known: set[str], progress: Progress | None) -> None:
+        self.result, self.known, self.progress = result, known, progress
+        self.steps = 0
+
+    def __call__(self, event: Any) -> None:
+        if event.resource_pre_event is not None:
+            self._step(event.resource_pre_event.metadata)
+        elif event.policy_event is not None:
+            self._policy(event.policy_event)
+        elif event.res_op_failed_event is not None:
+            meta = event.res_op_failed_event.metadata
+            self.result.tenant(tenant_of(meta.urn, self.known)).failed.append(
+                f"{meta.urn.rpartition('::')[2]}: {meta.op.value} failed")
+        elif event.diagnostic_event is not None:
+            d = event.diagnostic_event
+            if d.severity == "error" and d.urn:
+                self.result.tenant(tenant_of(d.urn, self.known)).failed.append(
+                    f"{d.urn.rpartition('::')[2]}: {_clean(d.message)}")
+
+    def _step(self, meta: Any) -> None:
+        if meta.type == "pulumi:pulumi:Stack" or meta.type.startswith("pulumi:providers:"):
+            return
+        op = meta.op.value
+        if op not in _COUNTED:
+            return  # create-replacement / delete-replaced belong to a replace; read, refresh …
+        slug = tenant_of(meta.urn, self.known)
+        t = self.result.tenant(slug)
+        setattr(t, op, getattr(t, op) + 1)
+        self.steps += 1
+        if self.progress and op != "same":
+            self.progress(f"{op} {meta.urn.rpartition('::')[2]}", self.steps)
+        elif self.progress and self.steps % 25 == 0:
+            self.progress(f"{self.steps} resources checked", self.steps)
+
+    def _policy(self, p: Any) -> None:
+        slug = tenant_of(p.resource_urn, self.known)
+        message = _clean(p.message)
+        if slug == COMMUNITY:
+            first = message.split(":", 1)[0]
+            slug = first if first in self.known else slug
+        entry = {"tenant": slug, "policy": p.policy_name, "level": p.enforcement_level,
+                 "resource": (p.resource_urn or "").rpartition("::")[2] or None,
+                 "message": message}
+        if p.policy_name == EXEMPTED:
+            self.result.exempted.append(entry)
+            self.result.tenant(slug).exempted.append(message)
+        elif p.enforcement_level == "mandatory":
+            self.result.violations.append(entry)
+            self.result.tenant(slug).violations.append(f"{p.policy_name}: {message}")
+
+
+def _clean(message: str) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m|<\{%[^%]*%\}>", "", message or "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else ""
+
+
+def _first_error(text: str) -> str:
+    lines = [_clean(ln) for ln in text.splitlines()]
+    errors = [ln for ln in lines if ln.lower().startswith("error:") and "update failed" not in ln
+              and "preview failed" not in ln]
+    if errors:
+        return errors[0].removeprefix("error:").strip()
+    useful = [ln for ln in lines if ln and not ln.startswith(("code:", "stdout:", "stderr:"))]
+    return useful[-1] if useful else "the Pulumi CLI failed"
+
+
+def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str] | None = None,
+        progress: Progress | None = None) -> RunResult:
+    """One preview, up or destroy; failures are in the result (ok False, error), not raised.
+
+    Raises PlatformError/PulumiMissing only when the run cannot start.
+    """
+    from pulumi import automation as auto
+
+    stack, env, project_dir = _stack(settings, opts)
+    backend = env["PULUMI_BACKEND_URL"]
+    result = RunResult(op=op, stack=opts.stack, backend=redact(backend))
+    events = _Events(result, set(known_tenants or ()), progress)
+    project = stack.workspace.project_settings().name
+    kwargs: dict[str, Any] = {"on_event": events, "color": "never"}
+    if opts.tenants:
+        kwargs["target"] = targets(project, opts.stack, opts.tenants)
+    if op in ("preview", "up") and opts.policy:
+        pack = project_dir / PACK_LAUNCHER
+        if not os.access(pack, os.X_OK):
+            raise PlatformError(f"{pack} is missing or not executable (the policy pack "
+                                "launcher); restore it from git")
+        kwargs["policy_packs"] = [str(pack)]
+    started = time.monotonic()
+    try:
+        if op == "preview":
+            stack.preview(**kwargs)
+        elif op == "up":
+            stack.up(**kwargs)
+        else:
+            _unprotect(stack, env, project_dir, opts, project)
+            stack.destroy(**kwargs)
+        result.ok = True
+    except auto.errors.CommandError as exc:
+        result.error = _first_error(str(exc))
+        if result.violations and ("polic" in result.error.lower() or "failed" in result.error):
+            result.error = (f"{len(result.violations)} mandatory policy violation(s) "
+                            f"blocked the {op}")
+    result.seconds = time.monotonic() - started
+    if op in ("up", "destroy"):
+        result.outputs = {k: (None if v.secret else v.value)
+                          for k, v in stack.outputs().items()}
+        result.outputs_file = str(write_outputs(settings, opts.stack, result.outputs))
+    return result
+
+
+def _unprotect(stack: Any, env: dict[str, str], project_dir: Path, opts: RunOptions,
+               project: str) -> None:
+    """Before a deliberate destroy: lift `protect` from the resources it will delete."""
+    resources = stack.export_stack().deployment.get("resources") or []
+    wanted = set(opts.tenants)
+    urns = [r["urn"] for r in resources if r.get("protect") and
+            (not wanted or tenant_of(r["urn"]) in wanted)]
+    for urn in urns:
+        stack.workspace.pulumi_command.run(
+            ["state", "unprotect", urn, "--yes", "--stack", opts.stack], str(project_dir), env)
+
+
+def write_outputs(settings: Settings, stack: str, outputs: dict[str, Any]) -> Path:
+    """``<state>/pulumi/outputs-<stack>.json``: what `pulumi stack output --json` prints."""
+    path = settings.state_dir / "pulumi" / f"outputs-{stack}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(outputs, indent=2, ensure_ascii=False, default=str) + "\n",
+                   encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def save(settings: Settings, result: RunResult, tenants: list[str]) -> None:
+    """Per-tenant results (pulumi.preview / pulumi.outputs) and, for changes, the audit log."""
+    kind = "pulumi.preview" if result.op == "preview" else "pulumi.outputs"
+    tenant_outputs = result.outputs.get("tenants") or {}
+    payload: dict[str, Any] = {"community": {"stack": result.stack, "backend": result.backend},
+                               "tenants": {}}
+    for slug in tenants:
+        t = result.tenants.get(slug, TenantSummary())
+        entry = {"ok": result.ok and not t.failed and not t.violations, "stack": result.stack,
+                 "resources": t.create + t.update + t.replace + t.same,
+                 "changes": {"create": t.create, "update": t.update + t.replace,
+                             "delete": t.delete, "same": t.same},
+                 "violations": t.violations, "exempted": t.exempted}
+        if result.op != "preview":
+            entry["outputs"] = tenant_outputs.get(slug) or {}
+        payload["tenants"][slug] = entry
+    results.save(settings, kind, payload)
+    if result.op == "preview":
+        return
+    for slug in tenants:
+        t = result.tenants.get(slug)
+        if t is None or not (t.changes or t.failed):
+            continue
+        audit.record(settings.audit_log, command=f"platform {result.op}", tenant=slug,
+                     target=f"pulumi:{result.stack}",
+                     change={"create": t.create, "update": t.update, "replace": t.replace,
+                             "delete": t.delete},
+                     result="applied" if result.ok and not t.failed else "failed",
+                     backend=result.backend)
