@@ -106,7 +106,7 @@ def resolve_target(settings: NetworkSettings) -> str:
     """auto → lab when a lab with devices is up in this state dir, else estate."""
     if settings.target != "auto":
         return settings.target
-    return "lab" if lab_endpoints(settings, required=False) else "estate"
+    return "lab" if _from_lab_api(settings) else "estate"
 
 
 def endpoints(settings: NetworkSettings, hosts: tuple[Host, ...]) -> tuple[str, dict[str, Endpoint]]:
@@ -124,7 +124,7 @@ def endpoints(settings: NetworkSettings, hosts: tuple[Host, ...]) -> tuple[str, 
 def lab_endpoints(settings: NetworkSettings, *, required: bool) -> dict[str, Endpoint]:
     """Device name → loopback endpoint, from the lab's API (or its state file)."""
     found = _from_lab_api(settings)
-    if found is None:
+    if not found:  # the emulator's own device list (a lab whose status API is unavailable)
         found = _from_lab_devices(settings.lab_dir / "devices.json")
     if not found:
         found = _from_lab_state(settings.lab_dir / "state.json")

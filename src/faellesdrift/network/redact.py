@@ -16,7 +16,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         # IOS / EOS
         (r"^(\s*enable (?:secret|password)(?: level \d+)?(?: (?:sha512|\d+))?) \S+", rf"\1 {MARK}"),
         (r"^(\s*username \S+\b.*?\b(?:secret|password)(?: (?:sha512|\d+))?) \S+", rf"\1 {MARK}"),
-        (r"^(\s*snmp-server community) \S+", rf"\1 {MARK}"),
+        (r"^(\s*(?:no )?snmp-server community) \S+", rf"\1 {MARK}"),
         (r"^(\s*snmp-server user \S+ \S+.*?\bauth \S+) \S+", rf"\1 {MARK}"),
         (r"(\bpriv (?:des|3des|aes(?: \d+)?)) \S+", rf"\1 {MARK}"),
         (r"^(\s*(?:tacacs|radius)-server\b.*?\bkey(?: \d+)?) \S+", rf"\1 {MARK}"),
@@ -29,11 +29,11 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(\bneighbor \S+ password(?: \d+)?) \S+", rf"\1 {MARK}"),
         (r"(\bpre-shared-key (?:\d+ )?)\S+", rf"\1{MARK}"),
         # Junos (set form and brace form)
-        (r"(\bencrypted-password) (?:\"[^\"]*\"|\S+?)(;?)$", rf'\1 "{MARK}"\2'),
-        (r"(\bsecret) (?:\"[^\"]*\"|\S+?)(;?)$", rf'\1 "{MARK}"\2'),
-        (r"(\bauthentication-key) (?:\"[^\"]*\"|\S+?)(;?)$", rf'\1 "{MARK}"\2'),
-        (r"(\b(?:ascii-text|hexadecimal)) (?:\"[^\"]*\"|\S+?)(;?)$", rf'\1 "{MARK}"\2'),
-        (r"^(set snmp community) \S+", rf"\1 {MARK}"),
+        ((r"(\b(?:encrypted-password|secret|authentication-key|ascii-text|hexadecimal)) "
+         r"\"[^\"]*\""), rf'\1 "{MARK}"'),
+        ((r"^((?:set|delete) .*?\b(?:encrypted-password|secret|authentication-key|ascii-text"
+         r"|hexadecimal)) [^\s;\"]+"), rf'\1 "{MARK}"'),
+        (r"^((?:set|delete) snmp community) \S+", rf"\1 {MARK}"),
         (r"^(\s*community) (?!{)\S+( {)$", rf"\1 {MARK}\2"),
     )
 )

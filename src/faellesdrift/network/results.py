@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+from faellesdrift.network.redact import redact_lines
+
 
 class Status(str, Enum):
     OK = "ok"  # read (and, where asked, checked or pushed) with nothing to change
@@ -43,8 +45,9 @@ class ControlResult:
 
     def to_dict(self) -> dict[str, Any]:
         return {"control": self.control, "compliant": self.compliant, "source": self.source,
-                "exception_status": self.exception_status, "missing": list(self.missing),
-                "extra": list(self.extra), "note": self.note}
+                "exception_status": self.exception_status,
+                "missing": redact_lines(self.missing), "extra": redact_lines(self.extra),
+                "note": self.note}
 
 
 @dataclass(frozen=True)
