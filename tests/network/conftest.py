@@ -21,7 +21,7 @@ GOLDEN = Path(__file__).parent / "golden"
 UPDATE = bool(os.environ.get("FAELLESDRIFT_UPDATE_GOLDEN"))
 # A private port range per pytest worker: fakenos sets SO_REUSEPORT, so two fleets on
 # one port would silently share it (FACTS).
-BASE_PORT = 47000 + 200 * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+BASE_PORT = 46000 + 200 * int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
 
 
 def golden(rel: str, actual: str) -> None:
