@@ -257,9 +257,10 @@ class _Events:
                 f"{meta.urn.rpartition('::')[2]}: {meta.op.value} failed")
         elif event.diagnostic_event is not None:
             d = event.diagnostic_event
-            if d.severity == "error" and d.urn:
+            message = _clean(d.message)
+            if d.severity == "error" and d.urn and "context canceled" not in message:
                 self.result.tenant(tenant_of(d.urn, self.known)).failed.append(
-                    f"{d.urn.rpartition('::')[2]}: {_clean(d.message)}")
+                    f"{d.urn.rpartition('::')[2]}: {message}")
 
     def _step(self, meta: Any) -> None:
         if meta.type == "pulumi:pulumi:Stack" or meta.type.startswith("pulumi:providers:"):
@@ -342,10 +343,15 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
             stack.destroy(**kwargs)
         result.ok = True
     except auto.errors.CommandError as exc:
-        result.error = _first_error(str(exc))
-        if result.violations and ("polic" in result.error.lower() or "failed" in result.error):
+        failed = [f"{slug}: {line}" for slug, t in sorted(result.tenants.items())
+                  for line in t.failed]
+        if result.violations:
             result.error = (f"{len(result.violations)} mandatory policy violation(s) "
                             f"blocked the {op}")
+        elif failed:
+            result.error = f"{len(failed)} resource error(s); first: {failed[0]}"
+        else:
+            result.error = _first_error(str(exc))
     result.seconds = time.monotonic() - started
     if op in ("up", "destroy"):
         result.outputs = {k: (None if v.secret else v.value)

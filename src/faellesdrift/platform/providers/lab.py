@@ -65,6 +65,14 @@ class _LabProvider(RecordProvider):
         self.where = where
 
 
+def _tidy(lab: Lab) -> None:
+    """After the stack removed the lab's last object: `lab down` (the router namespace and
+    daemons have no delete of their own in the lab API). Call with _LOCK held."""
+    status = lab.status()
+    if not (status.segments or status.servers or status.devices):
+        lab.down()
+
+
 def _prefix_key(p: str) -> tuple[int, int]:
     n = IPv4Network(p)
     return int(n.network_address), n.prefixlen
@@ -104,6 +112,7 @@ class LabSegmentProvider(_LabProvider):
                 self._apply(lab, tenant, rest, list(props.get("reserved") or ()))
             else:
                 lab.delete_segment(tenant)
+                _tidy(lab)
 
     def observe(self, props: dict[str, Any]) -> dict[str, Any] | None:
         rec = self.where.lab().read_segment(props["tenant"])
@@ -135,7 +144,9 @@ class LabSharedProvider(_LabProvider):
 
     def remove(self, props: dict[str, Any]) -> None:
         with _LOCK:
-            self.where.lab().delete_segment(SERVICES_SEGMENT)
+            lab = self.where.lab()
+            lab.delete_segment(SERVICES_SEGMENT)
+            _tidy(lab)
 
     def observe(self, props: dict[str, Any]) -> dict[str, Any] | None:
         rec = self.where.lab().read_segment(SERVICES_SEGMENT)
