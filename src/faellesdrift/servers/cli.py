@@ -6,12 +6,14 @@ Mount with ``app.add_typer(servers_app, name="servers")`` and
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Self
 
 import typer
+from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
@@ -50,6 +52,11 @@ def _table(title: str, columns: list[str], rows: list[list]) -> Table:
     t = table(title, columns, rows)
     t.columns[0].no_wrap = True  # host names stay whole
     return t
+
+
+def _out() -> Console:
+    """Tables in logs and pipes get room (rich assumes 80 columns off a terminal)."""
+    return console if console.is_terminal else Console(width=max(console.width, 160))
 
 
 def _style(status: str) -> str:
@@ -163,7 +170,7 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
         status = h.status if not h.succeeded else ("drift" if h.changed else "in sync")
         what = h.reason or ", ".join(dict.fromkeys(c.role for c in h.changes))
         rows.append([h.host, h.tenant, _style(status), h.changed, what, _exceptions_text(h)])
-    console.print(_table("Plan: server baseline (check + diff, nothing changed)",
+    _out().print(_table("Plan: server baseline (check + diff, nothing changed)",
                         ["host", "tenant", "status", "would change", "what / why",
                          "exceptions kept"], rows))
     for h in result.hosts.values():
@@ -182,7 +189,7 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
 def _print_apply(result: RunResult) -> None:
     rows = [[h.host, h.tenant, h.ok, h.changed, h.failed, h.unreachable, _style(h.status),
              h.reason or _exceptions_text(h)] for h in result.hosts.values()]
-    console.print(_table("Apply: server baseline",
+    _out().print(_table("Apply: server baseline",
                         ["host", "tenant", "ok", "changed", "failed", "unreachable", "status",
                          "note (reason or exceptions kept)"], rows))
     _footer(result)
@@ -289,15 +296,15 @@ def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt =
 def _print_verify(result: VerifyResult) -> None:
     rows = []
     for h in result.hosts.values():
-        kept = ", ".join(
-            f"{k.control}={k.value!r} kept by {k.exception}"
-            f"{' (expires ' + k.expires + ')' if k.expires else ''}"
-            f"{'' if k.verified else ' [NOT on host]'}" for k in h.kept)
+        kept = "; ".join(
+            f"{k.control} = {json.dumps(k.value)} by {k.exception}"
+            f"{' until ' + k.expires if k.expires else ''}"
+            f"{'' if k.verified else ' [NOT on the host]'}" for k in h.kept)
         rows.append([h.host, h.tenant, _style(h.status), h.passed, h.failed,
                      kept or "-", h.reason])
-    console.print(_table("Verify: server baseline (testinfra)",
-                        ["host", "tenant", "status", "passed", "failed", "exceptions kept",
-                         "first failure"], rows))
+    _out().print(_table("Verify: server baseline (testinfra)",
+                         ["host", "tenant", "status", "passed", "failed",
+                          "kept by exception (checked against it)", "first failure"], rows))
     s = result.summary()
     console.print(f"{len(result.hosts)} host(s): "
                   + ", ".join(f"{n} {k}" for k, n in s.items() if n or k == "passed")

@@ -48,6 +48,7 @@ nocolor = True
 deprecation_warnings = False
 interpreter_python = /usr/bin/python3
 timeout = {timeout}
+task_timeout = 600
 forks = {forks}
 roles_path = {roles}
 local_tmp = {tmp}/local
