@@ -17,7 +17,7 @@ from faellesdrift.reports.cli import onboard_cmd
 FAKE = Path(__file__).with_name("fake_cli.py")
 ALL = {"pulumi preview": {}, "pulumi up": {}, "network compliance": {},
        "network remediate": {}, "servers plan": {}, "servers apply": {}, "verify": {},
-       "meter collect": {}}
+       "meter collect": {}, "bill": {}}
 
 
 @pytest.fixture
@@ -97,10 +97,11 @@ def test_a_command_that_disappears_between_check_and_run_is_not_a_success(settin
 def test_apply_runs_every_step_writes_the_report_and_records_completion(settings, fake):
     outcome, out = _run(settings, fake(ALL), apply=True)
     assert outcome.ok, out
-    assert [c for c in fake.calls()][3:] == [
+    assert fake.calls()[3:] == [
         "pulumi up --tenant odder --yes", "network remediate --tenant odder --apply",
         "servers apply --tenant odder --yes", "verify --tenant odder",
-        "network compliance --tenant odder", "meter collect"]
+        "network compliance --tenant odder", "meter collect",
+        "bill --compare --period 2026-11"]
     assert outcome.report == settings.state_dir / "reports" / "index.html"
     assert outcome.report.is_file()
     assert "odder is onboarded: every step done." in out
@@ -125,7 +126,8 @@ def test_a_failed_step_stops_the_run_and_the_next_run_resumes_there(settings, fa
     assert "pulumi up --tenant odder --yes" not in again  # done: skipped
     assert "network remediate --tenant odder --apply" not in again
     assert again[3:] == ["servers apply --tenant odder --yes", "verify --tenant odder",
-                         "network compliance --tenant odder", "meter collect"]
+                         "network compliance --tenant odder", "meter collect",
+                         "bill --compare --period 2026-11"]
     assert "pulumi-up: done" in out and "skipped" in out
 
 

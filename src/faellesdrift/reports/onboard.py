@@ -51,13 +51,14 @@ class Step:
     id: str
     title: str  # what it does, in plain words
     phase: Phase
-    argv: tuple[str, ...] = ()  # faellesdrift sub-command and options; {tenant} is replaced
+    argv: tuple[str, ...] = ()  # sub-command and options; {tenant} and {month} are replaced
     internal: str | None = None  # or an in-process step: a key of INTERNAL
     provided_by: str = ""  # who builds the command, named when it is missing
     drift_ok: str | None = None  # results kind: exit 1 with a verdict for every host = ran
 
     def command(self, tenant: str) -> tuple[str, ...]:
-        return tuple(a.replace("{tenant}", tenant) for a in self.argv)
+        month = today_from_env().strftime("%Y-%m")
+        return tuple(a.replace("{tenant}", tenant).replace("{month}", month) for a in self.argv)
 
     def shown(self, tenant: str) -> str:
         if self.internal:
@@ -99,6 +100,8 @@ STEPS: tuple[Step, ...] = (
          ("network", "compliance", "--tenant", "{tenant}"), provided_by="the network adapter"),
     Step("meter", "Collect usage for settlement", "apply", ("meter", "collect"),
          provided_by="the metering adapter"),
+    Step("settle", "Settle this month under every allocation model", "apply",
+         ("bill", "--compare", "--period", "{month}"), provided_by="the metering adapter"),
     Step("report", "Write the transparency report", "apply", internal="report"),
 )
 
