@@ -243,17 +243,18 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
               output: OutputOpt = Output.table) -> None:
     """Apply the baseline; every changed task goes to the audit log.
 
-    Shows the plan first (unless --skip-plan) and, on a terminal, asks before
-    changing anything (unless --yes). Exit code 0 only when every host
-    finished without a failed task.
+    Shows the plan first (unless --skip-plan or --output json) and, on a
+    terminal, asks before changing anything (unless --yes). Exit code 0 only
+    when every host finished without a failed task.
     """
     settings, _, access, selection = _prepare(root, today, tenant, host)
     quiet = output is Output.json
-    if not skip_plan:
+    if not skip_plan and not quiet:  # JSON is for machines: no preview nobody reads
         planned = _run("plan", settings, access, selection, forks, quiet)
-        if not quiet:
-            _print_plan(planned, show_diff=False)
-        if (not yes and sys.stdin.isatty() and not quiet
+        _print_plan(planned, show_diff=False)
+        if not planned.changed_tasks and planned.ok:
+            console.print("nothing to change; applying anyway to confirm", highlight=False)
+        if (not yes and sys.stdin.isatty()
                 and not typer.confirm(f"Apply to {len(selection.targets)} host(s)?")):
             raise typer.Exit(1)
     result = _run("apply", settings, access, selection, forks, quiet)
