@@ -78,14 +78,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if control is None or "case" not in metafunc.fixturenames:
         return
     if PLAN.data is None:
-        metafunc.parametrize("case", [None], ids=["no-expectations"])
+        metafunc.parametrize("case", [None], ids=["no-expectations"], indirect=True)
         return
     cases, ids = [], []
     for name, spec in PLAN.data["hosts"].items():
         c = spec["controls"][control]
         cases.append(Case(name, control, c["value"], c["source"], c["expires"], spec))
         ids.append(name if c["source"] == "standard" else f"{name}[{c['source']}]")
-    metafunc.parametrize("case", cases, ids=ids)
+    metafunc.parametrize("case", cases, ids=ids, indirect=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
