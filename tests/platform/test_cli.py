@@ -1,0 +1,42 @@
+"""The platform commands' edges: options, messages and exit codes without running the engine."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from faellesdrift.platform.cli import platform_app
+
+runner = CliRunner()
+
+
+def test_unknown_tenant_exits_2(sample_root):
+    r = runner.invoke(platform_app, ["plan", "--root", str(sample_root), "--tenant", "gotham"])
+    assert r.exit_code == 2
+    assert "--tenant gotham: no such tenant; known: aarhus" in r.output
+
+
+def test_invalid_community_exits_2(community_copy):
+    path = community_copy / "tenants" / "odder.yaml"
+    path.write_text(path.read_text().replace("expires: 2027-12-31", "expires: 2026-01-01"))
+    r = runner.invoke(platform_app, ["plan", "--root", str(community_copy)])
+    assert r.exit_code == 2 and "faellesdrift validate" in r.output
+
+
+def test_destroy_needs_yes(sample_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(tmp_path))
+    r = runner.invoke(platform_app, ["destroy", "--root", str(sample_root)])
+    assert r.exit_code == 2 and "add --yes" in r.output
+
+
+def test_missing_cli_exits_2_naming_the_script(sample_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(tmp_path / "state"))
+    r = runner.invoke(platform_app, ["plan", "--root", str(sample_root)])
+    assert r.exit_code == 2
+    assert "scripts/install-pulumi.sh" in r.output
+
+
+def test_onboarding_aliases_exist():
+    names = {c.name for c in platform_app.registered_commands}
+    assert {"plan", "apply", "destroy", "preview", "up"} <= names
