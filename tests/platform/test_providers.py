@@ -5,7 +5,7 @@ from __future__ import annotations
 from faellesdrift.platform.providers import for_target
 from faellesdrift.platform.providers.base import RecordProvider, changed_keys
 
-PROPS = {"tenant": "odder", "name": "odd-core01", "platform": "cisco_ios", "ports": 48,
+PROPS = {"tenant": "odder", "name": "odd-core01", "kind": "device", "platform": "cisco_ios", "ports": 48,
          "tags": {"tenant": "odder"}, "seed": ["hostname odd-core01"], "__provider": "x"}
 
 
@@ -27,6 +27,8 @@ def test_identity_change_replaces_other_changes_update():
     p = RecordProvider()
     d = p.diff("id", PROPS, {**PROPS, "name": "odd-core02"})
     assert d.changes and d.replaces == ["name"] and d.delete_before_replace
+    d = p.diff("id", PROPS, {**PROPS, "platform": "arista_eos"})
+    assert d.replaces == ["platform"]
     d = p.diff("id", PROPS, {**PROPS, "ports": 24})
     assert d.changes and d.replaces == [] and not d.delete_before_replace
 

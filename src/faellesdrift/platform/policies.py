@@ -237,8 +237,10 @@ def check_kept(ctx: Context, r: ResourceView) -> Iterator[Finding]:
 
 def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Finding]:
     used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    where: dict[str, str] = {}
     for r in resources:
         if r.kind == "ServerPlacement":
+            where.setdefault(r.tenant, r.urn)
             for f in ("vcpu", "memory_gb", "disk_gb"):
                 value = r.props.get(f)
                 if isinstance(value, (int, float)):
@@ -248,20 +250,21 @@ def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Fin
         for f, amount in sorted(fields.items()):
             allowed = getattr(quota, f)
             if amount > allowed:
-                yield Finding("compute-quota", None,
+                yield Finding("compute-quota", where.get(tenant),
                               f"{tenant}: server placements use {amount:g} {f}, the quota is "
                               f"{allowed} (community.yaml quotas)")
 
 
 def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Finding]:
     name = "shared-service-enrolment"
-    placed = [(r.tenant, r.object, "server") for r in resources if r.kind == "ServerPlacement"]
-    placed += [(r.tenant, r.object, "network_device") for r in resources
+    placed = [(r.tenant, r.object, "server", r.urn) for r in resources
+              if r.kind == "ServerPlacement"]
+    placed += [(r.tenant, r.object, "network_device", r.urn) for r in resources
                if r.kind == "DeviceRegistration"]
     backed = _enrolled(resources, "BackupEnrolment")
     watched = _enrolled(resources, "MonitoringEnrolment")
     known = {h.name for h in ctx.estate.hosts()}
-    for tenant, host, kind in sorted(placed):
+    for tenant, host, kind, urn in sorted(placed):
         if host not in known:
             continue  # declared-hosts reports it
         wanted = [(MONITORING, watched, "monitoring")]
@@ -270,13 +273,13 @@ def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator
         for control, have, service in wanted:
             e = enrolment(ctx.estate, control, host)
             if e.enrolled and (tenant, host) not in have:
-                yield Finding(name, None, f"{tenant}: {host} is not enrolled in the shared "
-                                          f"{service} ({control})")
+                yield Finding(name, urn, f"{tenant}: {host} is not enrolled in the shared "
+                                         f"{service} ({control})")
             elif not e.enrolled:
                 k = ctx.exception(tenant, e.source)
                 until = f", expires {k.record.expires}" if k else ""
-                yield Finding(name, None, f"{tenant}: {host} not enrolled in the shared "
-                                          f"{service} ({control}{until})",
+                yield Finding(name, urn, f"{tenant}: {host} not enrolled in the shared "
+                                         f"{service} ({control}{until})",
                               exempted_by=e.source)
 
 

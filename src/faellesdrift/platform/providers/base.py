@@ -8,7 +8,7 @@ every kind behaves the same:
 
 - inputs are plain values; the outputs are the inputs plus ``status`` (what the
   target reports: addresses, ports, …);
-- changes to identity keys (``replace_on``) replace the resource, delete first;
+- changes to identity keys (``IDENTITY`` per kind) replace the resource, delete first;
 - keys in ``never_diff`` (lab seed configs, reserved addresses) are recorded but
   never cause an update: after creation the object belongs to the other adapters.
 """
@@ -21,6 +21,15 @@ from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvide
 
 PROVIDER_KEY = "__provider"
 STATUS = "status"
+
+#: inputs that make an object a different object: changing one replaces it (delete first)
+IDENTITY: dict[str, tuple[str, ...]] = {
+    "segment": ("tenant", "name", "prefix"),
+    "server": ("tenant", "name", "address"),
+    "device": ("tenant", "name", "platform"),
+    "shared": ("tenant", "name", "prefix"),
+}
+DEFAULT_IDENTITY = ("tenant", "name")
 
 
 def resource_id(props: dict[str, Any]) -> str:
@@ -50,7 +59,6 @@ class RecordProvider(ResourceProvider):
 
     serialize_as_secret_always = False  # the pickled provider holds no secret
     target: ClassVar[str] = "record"
-    replace_on: ClassVar[tuple[str, ...]] = ("tenant", "name")
     never_diff: ClassVar[tuple[str, ...]] = ("seed", "seed_deviations", "reserved")
 
     # -- what subclasses with real effects override ---------------------------
@@ -76,7 +84,8 @@ class RecordProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = changed_keys(olds, news, self.never_diff)
-        replaces = [k for k in changed if k in self.replace_on]
+        identity = IDENTITY.get(str(news.get("kind") or olds.get("kind")), DEFAULT_IDENTITY)
+        replaces = [k for k in changed if k in identity]
         return DiffResult(changes=bool(changed), replaces=replaces,
                           delete_before_replace=bool(replaces))
 

@@ -81,8 +81,6 @@ def _prefix_key(p: str) -> tuple[int, int]:
 class LabSegmentProvider(_LabProvider):
     """One tenant network = one prefix on the tenant's lab segment (bridge + isolation rules)."""
 
-    replace_on = ("tenant", "name", "prefix")
-
     def _apply(self, lab: Lab, tenant: str, prefixes: set[str], reserved: list[str]) -> None:
         spec = SegmentSpec(tenant, tuple(IPv4Network(p) for p in sorted(prefixes, key=_prefix_key)),
                            tuple(IPv4Address(a) for a in reserved))
@@ -124,8 +122,6 @@ class LabSegmentProvider(_LabProvider):
 class LabSharedProvider(_LabProvider):
     """The shared-services segment: NTP, DNS, syslog and TCP listeners every tenant may reach."""
 
-    replace_on = ("name", "prefix")
-
     @staticmethod
     def _services(props: dict[str, Any]) -> ServicesSpec:
         return ServicesSpec(
@@ -157,8 +153,6 @@ class LabSharedProvider(_LabProvider):
 class LabServerProvider(_LabProvider):
     """A server placement; with ``lab: true`` it is also a running lab server (nspawn)."""
 
-    replace_on = ("tenant", "name", "address")
-
     def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         if not props.get("lab"):
             if old and old.get("lab"):
@@ -188,8 +182,6 @@ class LabServerProvider(_LabProvider):
 
 class LabDeviceProvider(_LabProvider):
     """A network device registration; with ``lab: true`` the lab emulates it on loopback."""
-
-    replace_on = ("tenant", "name", "platform")
 
     def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         if not props.get("lab"):

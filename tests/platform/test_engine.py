@@ -1,0 +1,199 @@
+"""The platform stack on the real engine: the Pulumi CLI, a temp file backend, the policy pack.
+
+Each test copies the project (Pulumi.yaml, Pulumi.lab.yaml, stacks/) into a temp directory,
+so nothing in the repository changes, and runs it against a trimmed copy of the sample
+community (odder and samsoe) with the record target. The CLI comes from PATH or
+scripts/install-pulumi.sh's cache; without it the tests fail and say how to get it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from faellesdrift import audit, results
+from faellesdrift.platform import engine
+from faellesdrift.platform.engine import RunOptions, RunResult
+from faellesdrift.platform.errors import PulumiMissing
+from faellesdrift.settings import Settings
+from tests.conftest import REPO
+from tests.platform.conftest import add_exceptions, edit, trim
+
+pytestmark = pytest.mark.pulumi
+
+TENANTS = {"odder", "samsoe"}
+
+
+@pytest.fixture(scope="session")
+def cli() -> Path:
+    try:
+        return engine.find_cli(Settings.from_env(REPO))
+    except PulumiMissing as exc:
+        pytest.fail(f"the Pulumi engine tests need the CLI: {exc}", pytrace=False)
+
+
+def copy_project(dest: Path, stack_files: dict[str, str] | None = None) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "Pulumi.lab.yaml"):
+        shutil.copy(REPO / name, dest / name)
+    shutil.copytree(REPO / "stacks", dest / "stacks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name, text in (stack_files or {}).items():
+        (dest / name).write_text(text, encoding="utf-8")
+    return dest
+
+
+@pytest.fixture
+def world(tmp_path: Path, community_copy: Path, cli: Path, monkeypatch: pytest.MonkeyPatch):
+    """(settings, options) for stack `ci` (record target) of a two-tenant community."""
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    trim(community_copy)
+    project = copy_project(tmp_path / "project", {
+        "Pulumi.ci.yaml": "config:\n  faellesdrift:target: record\n"})
+    settings = Settings(root=community_copy, state_dir=tmp_path / "state",
+                        cache_dir=Settings.from_env(REPO).cache_dir)
+    return settings, RunOptions(stack="ci", project_dir=project)
+
+
+def run(op: engine.Op, settings: Settings, opts: RunOptions) -> RunResult:
+    result = engine.run(op, settings, opts, known_tenants=TENANTS)
+    engine.save(settings, result, sorted(TENANTS))
+    return result
+
+
+def changes(result: RunResult) -> dict[str, int]:
+    return {slug: t.changes for slug, t in result.tenants.items() if t.changes}
+
+
+def state_resources(settings: Settings, opts: RunOptions) -> list[dict]:
+    stack, _, _ = engine._stack(settings, opts)
+    return [r for r in stack.export_stack().deployment.get("resources") or []
+            if r["type"].startswith("pulumi-python:dynamic/faellesdrift:")]
+
+
+def test_preview_up_again_edit_protect_destroy(world):
+    settings, opts = world
+
+    plan = run("preview", settings, opts)
+    assert plan.ok, plan.error
+    assert plan.totals["create"] > 40 and plan.totals["same"] == 0
+    assert set(changes(plan)) == {"odder", "samsoe", "community"}
+    assert {e["message"].split(":")[0] for e in plan.exempted} == {
+        "exempted by ODD-EX-001", "exempted by ODD-EX-002", "exempted by SAM-EX-001",
+        "exempted by SAM-EX-002"}
+    assert state_resources(settings, opts) == []  # a preview creates nothing
+
+    up = run("up", settings, opts)
+    assert up.ok, up.error
+    assert up.totals["create"] == plan.totals["create"]
+    outputs = json.loads(Path(up.outputs_file).read_text())
+    assert Path(up.outputs_file) == settings.state_dir / "pulumi" / "outputs-ci.json"
+    assert {m["tenant"] for m in outputs["metering"]} == TENANTS
+    odder = outputs["tenants"]["odder"]
+    assert odder["servers"]["odd-file01"]["address"] == "10.27.10.11/24"
+    assert odder["exceptions"] == ["ODD-EX-001", "ODD-EX-002"]
+    saved = results.load(settings, "pulumi.outputs")
+    assert saved["tenants"]["odder"]["ok"] and saved["tenants"]["odder"]["outputs"]
+    events = [e for e in audit.read(settings.audit_log) if e["target"] == "pulumi:ci"]
+    assert {e["tenant"] for e in events} == TENANTS | {"community"} - {"community"}
+    kept = {r["urn"].rpartition("::")[2]: r.get("protect", False)
+            for r in state_resources(settings, opts)}
+    assert kept["odder/device/odd-core01"] and not kept["odder/device/odd-dist02"]
+
+    again = run("up", settings, opts)
+    assert again.ok and changes(again) == {}, changes(again)
+
+    edit(settings.root, "odder", "name: odd-dc02, address: 10.27.10.12, os: debian12, "
+         "role: dc, vcpu: 2", "name: odd-dc02, address: 10.27.10.12, os: debian12, "
+         "role: dc, vcpu: 4")
+    plan = run("preview", settings, opts)
+    assert plan.ok and changes(plan) == {"odder": 1}
+    assert plan.tenants["odder"].update == 1
+    assert run("up", settings, opts).ok
+
+    # the kept device would be replaced (platform is part of its identity): protected
+    edit(settings.root, "odder", "name: odd-core01, platform: cisco_ios",
+         "name: odd-core01, platform: arista_eos")
+    blocked = run("up", settings, opts)
+    assert not blocked.ok
+    assert "protect" in (blocked.error or "").lower() or any(
+        "protect" in f for t in blocked.tenants.values() for f in t.failed), blocked.to_dict()
+    platforms = {r["urn"].rpartition("::")[2]: r["inputs"].get("platform")
+                 for r in state_resources(settings, opts)}
+    assert platforms["odder/device/odd-core01"] == "cisco_ios"
+    edit(settings.root, "odder", "name: odd-core01, platform: arista_eos",
+         "name: odd-core01, platform: cisco_ios")
+
+    gone = run("destroy", settings, opts)
+    assert gone.ok, gone.error
+    assert gone.totals["delete"] >= plan.totals["same"]
+    assert state_resources(settings, opts) == []
+    assert json.loads(Path(gone.outputs_file).read_text()) == {}
+
+
+HOSTILE_PROGRAM = '''\
+"""A program that breaks the guardrails on purpose: the pack must stop it."""
+from faellesdrift.platform.providers import for_target
+from faellesdrift.platform.providers.resources import AccessPolicy, ServerPlacement
+
+p = for_target("record")
+ServerPlacement("odder/server/odd-dc02", p.server, {
+    "tenant": "odder", "name": "odd-dc02", "kind": "server", "exceptions": [],
+    "tags": {"tenant": "odder"}, "vcpu": 900, "memory_gb": 8, "disk_gb": 100})
+AccessPolicy("odder/access", p.access, {
+    "tenant": "odder", "name": "access", "kind": "access", "exceptions": [],
+    "tags": {"tenant": "odder", "tenant_code": "0727", "cost_center": "midt-0727",
+             "community": "Midt", "meter": "platform.resource"},
+    "default": "deny",
+    "peers": [{"host": "odd-file01", "peer": "samsoe", "exception": None}]})
+'''
+
+
+def test_policy_violation_blocks_up(world, tmp_path):
+    settings, _ = world
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "Pulumi.yaml").write_text("name: faellesdrift\nruntime: python\n")
+    (hostile / "__main__.py").write_text(HOSTILE_PROGRAM)
+    (hostile / "stacks").mkdir()
+    shutil.copytree(REPO / "stacks" / "policy", hostile / "stacks" / "policy",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    opts = RunOptions(stack="hostile", project_dir=hostile)
+
+    plan = run("preview", settings, opts)  # a preview judges every resource and the stack
+    assert not plan.ok
+    policies = {v["policy"] for v in plan.violations}
+    assert {"metering-tags", "tenant-isolation", "compute-quota"} <= policies, plan.violations
+    assert all(v["level"] == "mandatory" for v in plan.violations)
+    isolation = next(v for v in plan.violations if v["policy"] == "tenant-isolation")
+    assert isolation["tenant"] == "odder"
+    assert "odd-file01 -> tenant samsoe: no active exception allows it" in isolation["message"]
+    quota = next(v for v in plan.violations if v["policy"] == "compute-quota")
+    assert quota["tenant"] == "odder" and "900 vcpu" in quota["message"]
+
+    result = run("up", settings, opts)  # up stops at the first violation
+    assert not result.ok
+    assert "mandatory policy violation" in result.error
+    assert result.violations
+    assert state_resources(settings, opts) == []  # nothing was created
+
+
+def test_exempted_resources_are_reported_as_exempted(world):
+    settings, opts = world
+    add_exceptions(settings.root)
+    plan = run("preview", settings, opts)
+    assert plan.ok, plan.error
+    assert plan.violations == []
+    by_id = {e["message"].split(":")[0].removeprefix("exempted by "): e
+             for e in plan.exempted}
+    assert by_id["ODD-EX-003"]["resource"] in ("odder/access", None)
+    assert any("odd-file01 -> tenant samsoe allowed" in e["message"] for e in plan.exempted)
+    assert any("odd-prin05 not enrolled in the shared monitoring" in e["message"]
+               for e in plan.exempted)
+    assert all(e["level"] == "advisory" for e in plan.exempted)
+    assert {e["tenant"] for e in plan.exempted} == TENANTS
