@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from faellesdrift import audit, results
+from faellesdrift.estate import load_estate
 from faellesdrift.platform import engine
 from faellesdrift.platform.engine import RunOptions, RunResult
 from faellesdrift.platform.errors import PulumiMissing
@@ -197,3 +199,68 @@ def test_exempted_resources_are_reported_as_exempted(world):
                for e in plan.exempted)
     assert all(e["level"] == "advisory" for e in plan.exempted)
     assert {e["tenant"] for e in plan.exempted} == TENANTS
+
+
+# ------------------------------------------------------------------ stack lab, real lab
+
+
+@pytest.fixture
+def lab_world(tmp_path: Path, community_copy: Path, cli: Path, monkeypatch: pytest.MonkeyPatch):
+    """Stack lab of the repository (Pulumi.lab.yaml as committed) on a lab of its own."""
+    from faellesdrift.lab import LabError, LabPaths, preflight
+    from faellesdrift.platform.providers.lab import LabTarget
+
+    for var in ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("FAELLESDRIFT_LAB_PREFIX", "fdpt")
+    monkeypatch.setenv("FAELLESDRIFT_LAB_PORTS", "47500-47599")
+    monkeypatch.setenv("FAELLESDRIFT_LAB_LOOPBACK", "127.52.0.0/16")
+    trim(community_copy)
+    settings = Settings(root=community_copy, state_dir=tmp_path / "state",
+                        cache_dir=Settings.from_env(REPO).cache_dir)
+    try:
+        preflight(LabPaths.under(settings.state_dir, settings.cache_dir))
+    except LabError as exc:
+        pytest.fail(f"the lab stack tests need this machine to run the lab: {exc}",
+                    pytrace=False)
+    lab = LabTarget.from_env(settings.state_dir, settings.cache_dir).lab()
+    lab.down()
+    yield settings, RunOptions(stack="lab", project_dir=copy_project(tmp_path / "project")), lab
+    lab.down()  # whatever a failed test left behind
+
+
+@pytest.mark.lab
+def test_lab_stack_creates_changes_nothing_and_destroys_lab_objects(lab_world):
+    settings, opts, lab = lab_world
+    up = run("up", settings, opts)
+    assert up.ok, up.to_dict()
+
+    status = lab.status()
+    assert {s.name for s in status.servers if s.running} == {"odd-file01", "sam-file01"}
+    devices = {d.name: d for d in status.devices if d.running}
+    estate = load_estate(settings.root)
+    estate_devices = {d.name for t in ("odder", "samsoe")
+                      for d in estate.tenant(t).network_devices}
+    assert set(devices) == estate_devices
+    assert {s.name for s in status.segments} == {"odder", "samsoe", "shared"}
+
+    outputs = json.loads(Path(up.outputs_file).read_text())
+    odder = outputs["tenants"]["odder"]
+    assert odder["devices"]["odd-core01"]["port"] == devices["odd-core01"].port
+    assert odder["servers"]["odd-file01"]["ssh_host"] == next(
+        s.ssh_host for s in status.servers if s.name == "odd-file01")
+    assert odder["servers"]["odd-dc02"]["target"] == "record"  # labServersPerTenant: 1
+    assert odder["segments"]["servers"]["gateway"] == "10.27.10.254"
+    ssh = subprocess.run(["ssh", "-F", str(lab.paths.ssh_config), "-o", "BatchMode=yes",
+                          "-o", "ConnectTimeout=10", "odd-file01", "hostname"],
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert ssh.stdout.strip() == "odd-file01", ssh.stderr
+
+    again = run("up", settings, opts)
+    assert again.ok and changes(again) == {}, changes(again)
+
+    gone = run("destroy", settings, opts)
+    assert gone.ok, gone.to_dict()
+    after = lab.status()
+    assert (after.servers, after.devices, after.segments) == ((), (), ())
+    assert lab.leftovers().empty, lab.leftovers().describe()
