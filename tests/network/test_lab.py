@@ -48,7 +48,7 @@ def netlab(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> Iterator
                     pytrace=False)
     state = tmp_path_factory.mktemp("netlab") / "state"
     paths = LabPaths(root=state / "lab", cache=cache_dir() / "lab")
-    lab = Lab(paths, LabSettings(prefix="fdnw", device_ports=(46500, 46699),
+    lab = Lab(paths, LabSettings(prefix="znw", device_ports=(46500, 46699),
                                  loopback=IPv4Network("127.51.0.0/16")))
     shard = estate.subset(TENANTS)
     plan = plan_from_estate(shard, servers_per_tenant=0)
