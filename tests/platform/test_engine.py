@@ -264,3 +264,38 @@ def test_lab_stack_creates_changes_nothing_and_destroys_lab_objects(lab_world):
     after = lab.status()
     assert (after.servers, after.devices, after.segments) == ((), (), ())
     assert lab.leftovers().empty, lab.leftovers().describe()
+
+
+def test_cli_plan_apply_json_and_exit_codes(world, monkeypatch):
+    """The Typer commands on the engine: JSON for machines, 0 when done, 1 when blocked."""
+    from typer.testing import CliRunner
+
+    from faellesdrift.platform.cli import platform_app
+
+    settings, opts = world
+    for name in ("Pulumi.yaml", "Pulumi.ci.yaml", "stacks"):  # the community root is the project
+        src = opts.project_dir / name
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, settings.root / name)
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(settings.state_dir))
+    runner = CliRunner()
+    base = ["--root", str(settings.root), "--stack", "ci", "-o", "json"]
+
+    r = runner.invoke(platform_app, ["plan", "--tenant", "odder", *base])
+    assert r.exit_code == 0, r.output
+    plan = json.loads(r.output)
+    assert plan["ok"] and plan["tenants"]["odder"]["create"] > 20
+    assert "samsoe" not in plan["tenants"] or plan["tenants"]["samsoe"]["changes"] == 0
+
+    r = runner.invoke(platform_app, ["apply", "--yes", *base])
+    assert r.exit_code == 0, r.output
+    applied = json.loads(r.output)
+    assert applied["plan"]["ok"] and applied["apply"]["ok"]
+    assert applied["apply"]["totals"]["create"] == applied["plan"]["totals"]["create"]
+
+    edit(settings.root, "odder", "name: odd-core01, platform: cisco_ios",
+         "name: odd-core01, platform: arista_eos")
+    r = runner.invoke(platform_app, ["apply", "--yes", *base])
+    assert r.exit_code == 1, r.output
+    refused = json.loads(r.output)
+    assert refused["apply"] is None  # the plan already shows the protected replacement
+    assert not refused["plan"]["ok"] and "protect" in json.dumps(refused["plan"]).lower()
