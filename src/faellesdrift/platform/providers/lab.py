@@ -15,6 +15,7 @@ it back (read-modify-write), and that must not interleave.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -161,7 +162,7 @@ class LabServerProvider(_LabProvider):
             return {"target": "record", "lab": "not started in the lab (labServersPerTenant)"}
         spec = ServerSpec(props["name"], props["tenant"], IPv4Interface(props["address"]))
         with _LOCK:
-            rec = self.where.lab().create_server(spec)
+            rec = _create_server(self.where.lab(), spec)
         return {"target": "lab", "ssh_host": rec.ssh_host, "ssh_port": rec.ssh_port,
                 "running": rec.running, "netns": rec.netns}
 
@@ -178,6 +179,24 @@ class LabServerProvider(_LabProvider):
             return None
         return {"target": "lab", "ssh_host": rec.ssh_host, "ssh_port": rec.ssh_port,
                 "running": rec.running, "netns": rec.netns}
+
+
+def _create_server(lab: Lab, spec: ServerSpec) -> Any:
+    """lab.create_server, asked once more when it says the server "stopped while booting".
+
+    Work-around for a race in the lab: a new server is `sh -c '… exec systemd-nspawn …'`,
+    and the boot wait checks the pid's argv for the nspawn marker; right after the spawn the
+    pid is still the shell, so a healthy server can be reported dead (seen on a loaded
+    machine: the nspawn kept running). create_server is idempotent: the second call finds it
+    alive and waits for sshd, or starts it again if it really died.
+    """
+    try:
+        return lab.create_server(spec)
+    except LabError as exc:
+        if "stopped while booting" not in str(exc):
+            raise
+        time.sleep(0.5)
+        return lab.create_server(spec)
 
 
 class LabDeviceProvider(_LabProvider):
