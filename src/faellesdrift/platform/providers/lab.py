@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from pathlib import Path
@@ -74,6 +75,29 @@ def _tidy(lab: Lab) -> None:
         lab.down()
 
 
+#: what the lab says when its liveness check ran in a spawn's first moments (see _again)
+_SPAWN_RACES = ("stopped while booting", "exited: empty log")
+
+
+def _again(call: Callable[[], Any]) -> Any:
+    """A lab create, asked once more when the lab reports a process it just started as dead.
+
+    Work-around for races in the lab (faellesdrift.lab): a new server is `sh -c '… exec
+    systemd-nspawn …'` and a new daemon a fresh python; the wait right after the spawn checks
+    the pid's argv for the lab's marker, which can fail before the exec (seen on a loaded
+    machine while the nspawn/emulator went on running) — or the daemon was signalled before
+    its SIGHUP handler was set. The lab's creates are idempotent: the second call finds the
+    process alive and waits for it, or starts it again if it really died.
+    """
+    try:
+        return call()
+    except LabError as exc:
+        if not any(race in str(exc) for race in _SPAWN_RACES):
+            raise
+        time.sleep(1.0)
+        return call()
+
+
 def _prefix_key(p: str) -> tuple[int, int]:
     n = IPv4Network(p)
     return int(n.network_address), n.prefixlen
@@ -85,7 +109,7 @@ class LabSegmentProvider(_LabProvider):
     def _apply(self, lab: Lab, tenant: str, prefixes: set[str], reserved: list[str]) -> None:
         spec = SegmentSpec(tenant, tuple(IPv4Network(p) for p in sorted(prefixes, key=_prefix_key)),
                            tuple(IPv4Address(a) for a in reserved))
-        lab.create_segment(spec)
+        _again(lambda: lab.create_segment(spec))
 
     def realise(self, props: dict[str, Any], old: dict[str, Any] | None) -> dict[str, Any]:
         tenant, prefix = props["tenant"], props["prefix"]
@@ -136,7 +160,8 @@ class LabSharedProvider(_LabProvider):
         services = self._services(props)
         spec = SegmentSpec(SERVICES_SEGMENT, (services.prefix,), services.addresses())
         with _LOCK:
-            rec = self.where.lab().create_segment(spec, services)
+            lab = self.where.lab()
+            rec = _again(lambda: lab.create_segment(spec, services))
         return {"target": "lab", "bridge": rec.bridge, "gateway": rec.gateways.get(props["prefix"])}
 
     def remove(self, props: dict[str, Any]) -> None:
@@ -162,7 +187,8 @@ class LabServerProvider(_LabProvider):
             return {"target": "record", "lab": "not started in the lab (labServersPerTenant)"}
         spec = ServerSpec(props["name"], props["tenant"], IPv4Interface(props["address"]))
         with _LOCK:
-            rec = _create_server(self.where.lab(), spec)
+            lab = self.where.lab()
+            rec = _again(lambda: lab.create_server(spec))
         return {"target": "lab", "ssh_host": rec.ssh_host, "ssh_port": rec.ssh_port,
                 "running": rec.running, "netns": rec.netns}
 
@@ -181,24 +207,6 @@ class LabServerProvider(_LabProvider):
                 "running": rec.running, "netns": rec.netns}
 
 
-def _create_server(lab: Lab, spec: ServerSpec) -> Any:
-    """lab.create_server, asked once more when it says the server "stopped while booting".
-
-    Work-around for a race in the lab: a new server is `sh -c '… exec systemd-nspawn …'`,
-    and the boot wait checks the pid's argv for the nspawn marker; right after the spawn the
-    pid is still the shell, so a healthy server can be reported dead (seen on a loaded
-    machine: the nspawn kept running). create_server is idempotent: the second call finds it
-    alive and waits for sshd, or starts it again if it really died.
-    """
-    try:
-        return lab.create_server(spec)
-    except LabError as exc:
-        if "stopped while booting" not in str(exc):
-            raise
-        time.sleep(0.5)
-        return lab.create_server(spec)
-
-
 class LabDeviceProvider(_LabProvider):
     """A network device registration; with ``lab: true`` the lab emulates it on loopback."""
 
@@ -213,7 +221,8 @@ class LabDeviceProvider(_LabProvider):
                           config=tuple(props.get("seed") or ()),
                           deviations=tuple(props.get("seed_deviations") or ()))
         with _LOCK:
-            rec = self.where.lab().create_device(spec)
+            lab = self.where.lab()
+            rec = _again(lambda: lab.create_device(spec))
         return {"target": "lab", "host": rec.host, "port": rec.port, "running": rec.running}
 
     def remove(self, props: dict[str, Any]) -> None:
