@@ -95,6 +95,10 @@ def write_fixture_results(settings: Settings) -> dict:
         t.slug: {"ok": True, "hosts": [{"host": s.name, "kind": "server", "status": "up",
                                         "address": str(s.address), "reason": ""}
                                        for s in t.servers]} for t in estate.tenants}})
+    results.save(settings, "pulumi.outputs", {"community": {"stack": "midt-dev"}, "tenants": {
+        "odder": {"ok": True, "stack": "midt-dev", "resources": 23,
+                  "changes": {"create": 23, "update": 0, "delete": 0},
+                  "outputs": {"vlan_ids": [100, 110, 200], "tenant_prefix": "10.27.0.0/16"}}}})
     log = settings.audit_log
     log.parent.mkdir(parents=True, exist_ok=True)
     events = [

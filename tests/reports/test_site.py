@@ -95,7 +95,8 @@ def test_fixture_results_fill_every_section(with_results):
                    "Compared with the chosen model", "showback",
                    "pushed: tacacs server 10.250.0.49", "made of these shared services",
                    "<td>operations</td><td class=\"num\">DKK 251</td>",
-                   "ssh: sshd_config (/etc/ssh/sshd_config)"):
+                   "ssh: sshd_config (/etc/ssh/sshd_config)",
+                   "Stack midt-dev: 23 resources", "10.27.0.0/16", "Lab: 12 of 12 hosts up"):
         assert needle in odder, needle
     assert "odd-dc02" not in odder.split('id="changes"')[1].split('id="onboarding"')[0], \
         "an event older than 30 days is not in 'changes in the last 30 days'"
@@ -156,6 +157,23 @@ def test_unreadable_results_and_audit_log_are_reported_not_fatal(settings):
     assert "The server verification results cannot be read" in index
     assert "delete the file and re-run" in index
     assert "a line is not valid JSON" in _text(site.directory, "decisions.html")
+
+
+def test_odd_but_well_formed_results_do_not_break_the_report(settings):
+    """Results are data written by other programs: missing fields and odd values degrade."""
+    from faellesdrift import results
+    results.save(settings, "lab.status", {"tenants": {"odder": {"hosts": [{"host": "x"}]}}})
+    results.save(settings, "network.compliance", {"tenants": {"odder": {"hosts": [
+        {"host": "odd-core01", "compliant": "yes", "controls": "all good"},
+        {"host": "odd-dist02", "controls": [None, {"control": "net.ntp.servers"}]}]}}})
+    results.save(settings, "pulumi.outputs", {"tenants": {"odder": {"outputs": "n/a"}}})
+    results.save(settings, "settlement", {"tenants": {"odder": {"amounts": {"hybrid": "?"}},
+                                                      "samsoe": {"amounts": []}}})
+    site = build_site(settings, today=TODAY)
+    page = site.tenant_page("odder").read_text(encoding="utf-8")
+    assert "Lab: 0 of 1 hosts up" in page and "Stack —: ? resources" in page
+    assert "0 of 5 devices compliant" in page
+    assert "No settlement yet" in page
 
 
 HOSTILE = '<script>alert("x")</script>'

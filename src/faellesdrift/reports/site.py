@@ -268,7 +268,8 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
               "colors": ["accent" if m == view.chosen else "info" for m, _, _, _ in cost_rows]}],
             unit="DKK", horizontal=True))
     since = inputs.today - timedelta(days=CHANGES_PERIOD_DAYS)
-    lab = inputs.source("lab.status").entry(slug)
+    lab = _hosts_up(inputs.source("lab.status").entry(slug))
+    platform = _platform(inputs.source("pulumi.outputs").entry(slug))
     return {
         "t": t, "r": r, "scope": [(name, entry) for name, entry in t.scope.items()],
         "gaps": [g for g in gaps if g.tenant == slug],
@@ -282,12 +283,32 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
         "findings": inputs.tenant_findings(slug),
         "onboarding": onboarding_status(inputs.settings, slug),
         "onboarding_record": inputs.onboarding.get(slug),
-        "lab": lab, "lab_missing": inputs.source("lab.status").missing(slug),
+        "lab": lab, "platform": platform,
+        "platform_missing": inputs.source("pulumi.outputs").missing(slug),
         "charts": charts, "charts_by": {c["id"]: c for c in charts},
-        "pulumi": inputs.source("pulumi.outputs").entry(slug),
-        "pulumi_missing": inputs.source("pulumi.outputs").missing(slug),
-        "apply": inputs.source("servers.apply").entry(slug),
     }
+
+
+def _hosts_up(entry: dict | None) -> dict | None:
+    """A lab.status entry as counts (read defensively: results are data from elsewhere)."""
+    if not entry:
+        return None
+    hosts = [h for h in entry.get("hosts") or [] if isinstance(h, dict)]
+    return {"up": sum(h.get("status") == "up" for h in hosts), "total": len(hosts),
+            "down": [_text(h.get("host"), 80) for h in hosts if h.get("status") != "up"],
+            "at": entry.get("generated_at")}
+
+
+def _platform(entry: dict | None) -> dict | None:
+    """A pulumi.outputs entry as a few plain facts."""
+    if not entry:
+        return None
+    outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
+    changes = entry.get("changes") if isinstance(entry.get("changes"), dict) else {}
+    return {"stack": _text(entry.get("stack"), 80), "resources": entry.get("resources"),
+            "ok": entry.get("ok"), "at": entry.get("generated_at"),
+            "changes": ", ".join(f"{_text(k, 20)} {_text(v, 20)}" for k, v in changes.items()),
+            "outputs": [(_text(k, 80), _text(v, 200)) for k, v in sorted(outputs.items())][:50]}
 
 
 def _costs_missing(inputs: Inputs, view: costs_mod.CostView | None, slug: str | None) -> str:
