@@ -14,6 +14,11 @@ from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import load_estate, today_from_env, validate
 from faellesdrift.findings import has_errors
 from faellesdrift.lab.cli import lab_app
+from faellesdrift.metering.cli import bill_cmd, meter_app
+from faellesdrift.network.cli import inventory_app, network_app
+from faellesdrift.platform.cli import apply_cmd, plan_cmd, platform_app
+from faellesdrift.reports.cli import onboard_cmd, report_cmd
+from faellesdrift.servers.cli import servers_app, verify_cmd
 from faellesdrift.loader import load_model
 from faellesdrift.model import Standards
 from faellesdrift.scaffold import write_tenant
@@ -27,7 +32,6 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Create and inspect tenant definition files.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
-app.add_typer(lab_app, name="lab", help="The local lab: emulated network gear and isolated servers.")
 
 RootOpt = Annotated[
     Path | None,
@@ -159,6 +163,21 @@ def tenant_new(
         raise fail(str(exc), 1) from None
     console.print(f"wrote {path.relative_to(settings.root)} — add your servers and devices, "
                   "then run `faellesdrift validate`")
+
+
+# -- adapters, in the order of the data flow --------------------------------------
+app.add_typer(lab_app, name="lab", help="The local lab: emulated network gear and isolated servers.")
+app.command("plan")(plan_cmd)
+app.command("apply")(apply_cmd)
+app.add_typer(platform_app, name="pulumi")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(network_app, name="network")
+app.add_typer(servers_app, name="servers")
+app.command("verify")(verify_cmd)
+app.add_typer(meter_app, name="meter")
+app.command("bill")(bill_cmd)
+app.command("report")(report_cmd)
+app.command("onboard")(onboard_cmd)
 
 
 def run() -> None:  # pragma: no cover - console entry point
