@@ -14,15 +14,15 @@ from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import load_estate, today_from_env, validate
 from faellesdrift.findings import has_errors
 from faellesdrift.lab.cli import lab_app
+from faellesdrift.loader import load_model
 from faellesdrift.metering.cli import bill_cmd, meter_app
+from faellesdrift.model import Standards
 from faellesdrift.network.cli import inventory_app, network_app
 from faellesdrift.platform.cli import apply_cmd, plan_cmd, platform_app
 from faellesdrift.reports.cli import onboard_cmd, report_cmd
-from faellesdrift.servers.cli import servers_app, verify_cmd
-from faellesdrift.loader import load_model
-from faellesdrift.model import Standards
 from faellesdrift.scaffold import write_tenant
 from faellesdrift.schema import write_schemas
+from faellesdrift.servers.cli import servers_app, verify_cmd
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json, table
 
