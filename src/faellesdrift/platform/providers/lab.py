@@ -76,26 +76,28 @@ def _tidy(lab: Lab) -> None:
 
 
 #: what the lab says when its liveness check ran in a spawn's first moments (see _again)
-_SPAWN_RACES = ("stopped while booting", "exited: empty log")
+_SPAWN_RACES = ("stopped while booting", "lab netd exited", "lab emulator exited")
+_RETRIES = (1.0, 3.0)  # seconds before each further attempt
 
 
 def _again(call: Callable[[], Any]) -> Any:
-    """A lab create, asked once more when the lab reports a process it just started as dead.
+    """A lab create, asked again when the lab reports a process it just started as dead.
 
-    Work-around for races in the lab (faellesdrift.lab): a new server is `sh -c '… exec
-    systemd-nspawn …'` and a new daemon a fresh python; the wait right after the spawn checks
-    the pid's argv for the lab's marker, which can fail before the exec (seen on a loaded
-    machine while the nspawn/emulator went on running) — or the daemon was signalled before
-    its SIGHUP handler was set. The lab's creates are idempotent: the second call finds the
-    process alive and waits for it, or starts it again if it really died.
+    Work-around for races in the lab (faellesdrift.lab), seen on a loaded machine: a new
+    server is `sh -c '… exec systemd-nspawn …'` and the boot wait checks the pid's argv for
+    the lab's marker, which fails before the exec (the nspawn went on running); a daemon
+    (netd, the device emulator) can be signalled with SIGHUP before it has set its handler,
+    which ends it. The lab's creates are idempotent: a further call finds the process alive
+    and waits for it, or starts it again.
     """
-    try:
-        return call()
-    except LabError as exc:
-        if not any(race in str(exc) for race in _SPAWN_RACES):
-            raise
-        time.sleep(1.0)
-        return call()
+    for pause in (*_RETRIES, None):
+        try:
+            return call()
+        except LabError as exc:
+            if pause is None or not any(race in str(exc) for race in _SPAWN_RACES):
+                raise
+            time.sleep(pause)
+    raise AssertionError("unreachable")
 
 
 def _prefix_key(p: str) -> tuple[int, int]:
