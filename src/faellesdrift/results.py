@@ -69,10 +69,11 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
     "path", "controls": [...], "diff"}]}]}``. ``servers plan`` may save the
     same shape under ``servers.plan``.
 
-``pulumi.outputs`` — ``faellesdrift pulumi up`` (and ``preview`` as ``pulumi.preview``)
+``pulumi.outputs`` — ``faellesdrift pulumi apply`` (and ``pulumi plan`` as ``pulumi.preview``)
     ``{"generated_at", "ok": bool, "stack": "midt-dev", "resources": int,
     "changes": {"create": int, "update": int, "delete": int, "same": int},
-    "outputs": {name: value, ...}}``; ``community`` may hold
+    "violations": [...], "exempted": [...], "outputs": {name: value, ...}}``
+    (``outputs`` only after an apply); ``community`` may hold
     ``{"stack": ..., "backend": "file://..."}``.
 
 ``settlement`` — ``faellesdrift bill --compare --period P`` (metering)

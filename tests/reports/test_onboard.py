@@ -15,7 +15,7 @@ from faellesdrift.reports import onboard as ob
 from faellesdrift.reports.cli import onboard_cmd
 
 FAKE = Path(__file__).with_name("fake_cli.py")
-ALL = {"pulumi preview": {}, "pulumi up": {}, "network compliance": {},
+ALL = {"pulumi plan": {}, "pulumi apply": {}, "network compliance": {},
        "network remediate": {}, "servers plan": {}, "servers apply": {}, "verify": {},
        "meter collect": {}, "bill": {}}
 
@@ -58,13 +58,13 @@ def test_steps_are_data_with_unique_ids_in_the_documented_order():
 def test_plan_only_runs_the_read_only_steps_and_shows_what_apply_will_do(settings, fake):
     outcome, out = _run(settings, fake(ALL))
     assert outcome.ok and not outcome.applied
-    assert fake.calls() == ["pulumi preview --tenant odder", "network compliance --tenant odder",
+    assert fake.calls() == ["pulumi plan --tenant odder", "network compliance --tenant odder",
                             "servers plan --tenant odder"]
     assert "What `faellesdrift onboard odder --apply` does:" in out
     assert "servers-apply: Apply the server baseline" in out and "(will run)" in out
     assert "Nothing was changed. Run `faellesdrift onboard odder --apply`" in out
     record = json.loads(ob.record_path(settings, "odder").read_text())
-    assert set(record["steps"]) == {"validate", "pulumi-preview", "network-compliance",
+    assert set(record["steps"]) == {"validate", "pulumi-plan", "network-compliance",
                                     "servers-plan"}
     assert all(s["status"] == "done" for s in record["steps"].values())
 
@@ -74,16 +74,16 @@ def test_a_missing_command_fails_its_step_by_name_and_nothing_is_applied(setting
     outcome, out = _run(settings, fake(plan), apply=True)
     assert not outcome.ok
     [bad] = outcome.failed
-    assert bad.step.id == "pulumi-preview" and bad.status == "unavailable"
-    assert "`faellesdrift pulumi preview` is not available in this installation " \
+    assert bad.step.id == "pulumi-plan" and bad.status == "unavailable"
+    assert "`faellesdrift pulumi plan` is not available in this installation " \
            "(the Pulumi adapter)" in bad.message
-    assert "[NOT AVAILABLE] pulumi-preview" in out
-    assert "pulumi-up: Create the municipality's platform resources" in out
+    assert "[NOT AVAILABLE] pulumi-plan" in out
+    assert "pulumi-apply: Create the municipality's platform resources" in out
     assert "NOT AVAILABLE in this installation" in out
     assert "nothing was changed" in out
     assert not any(c.startswith(("servers apply", "network remediate")) for c in fake.calls())
     record = json.loads(ob.record_path(settings, "odder").read_text())
-    assert record["steps"]["pulumi-preview"]["status"] == "failed"
+    assert record["steps"]["pulumi-plan"]["status"] == "failed"
 
 
 def test_a_command_that_disappears_between_check_and_run_is_not_a_success(settings, fake):
@@ -98,7 +98,7 @@ def test_apply_runs_every_step_writes_the_report_and_records_completion(settings
     outcome, out = _run(settings, fake(ALL), apply=True)
     assert outcome.ok, out
     assert fake.calls()[3:] == [
-        "pulumi up --tenant odder --yes", "network remediate --tenant odder --apply",
+        "pulumi apply --tenant odder --yes", "network remediate --tenant odder --apply",
         "servers apply --tenant odder --yes", "verify --tenant odder",
         "network compliance --tenant odder", "meter collect",
         "bill --compare --period 2026-11"]
@@ -123,12 +123,12 @@ def test_a_failed_step_stops_the_run_and_the_next_run_resumes_there(settings, fa
     outcome, out = _run(settings, cli, apply=True)
     assert outcome.ok, out
     again = fake.calls()[first:]
-    assert "pulumi up --tenant odder --yes" not in again  # done: skipped
+    assert "pulumi apply --tenant odder --yes" not in again  # done: skipped
     assert "network remediate --tenant odder --apply" not in again
     assert again[3:] == ["servers apply --tenant odder --yes", "verify --tenant odder",
                          "network compliance --tenant odder", "meter collect",
                          "bill --compare --period 2026-11"]
-    assert "pulumi-up: done" in out and "skipped" in out
+    assert "pulumi-apply: done" in out and "skipped" in out
 
 
 def test_a_completed_onboarding_is_idempotent(settings, fake):
@@ -137,7 +137,7 @@ def test_a_completed_onboarding_is_idempotent(settings, fake):
     first = len(fake.calls())
     outcome, _ = _run(settings, cli, apply=True)
     assert outcome.ok
-    assert fake.calls()[first:] == ["pulumi preview --tenant odder",
+    assert fake.calls()[first:] == ["pulumi plan --tenant odder",
                                     "network compliance --tenant odder",
                                     "servers plan --tenant odder"]  # only the plan again
     assert {r.status for r in outcome.runs if r.step.phase == "apply"} == {"skipped"}
@@ -152,7 +152,7 @@ def test_a_changed_definition_makes_the_apply_steps_run_again(settings, fake):
     outcome, out = _run(settings, cli, apply=True)
     assert outcome.ok
     assert "changed since the recorded apply steps" in out
-    assert "pulumi up --tenant odder --yes" in fake.calls()[first:]
+    assert "pulumi apply --tenant odder --yes" in fake.calls()[first:]
 
 
 def test_restart_forgets_the_record(settings, fake):
@@ -160,7 +160,7 @@ def test_restart_forgets_the_record(settings, fake):
     _run(settings, cli, apply=True)
     first = len(fake.calls())
     _run(settings, cli, apply=True, restart=True)
-    assert "pulumi up --tenant odder --yes" in fake.calls()[first:]
+    assert "pulumi apply --tenant odder --yes" in fake.calls()[first:]
 
 
 def _drift_payload(compliant):

@@ -39,7 +39,7 @@ KINDS: tuple[Kind, ...] = (
     Kind("network.compliance", "network compliance run", "faellesdrift network compliance"),
     Kind("servers.verify", "server verification", "faellesdrift verify"),
     Kind("servers.apply", "server baseline apply", "faellesdrift servers apply"),
-    Kind("pulumi.outputs", "platform (Pulumi) apply", "faellesdrift pulumi up"),
+    Kind("pulumi.outputs", "platform (Pulumi) apply", "faellesdrift pulumi apply"),
     Kind("settlement", "settlement", "faellesdrift bill --compare --period YYYY-MM",
          per_tenant=False),
     Kind("lab.status", "lab", "faellesdrift lab up", per_tenant=False),

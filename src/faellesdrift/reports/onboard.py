@@ -2,7 +2,7 @@
 verify → meter → report.
 
 The steps are data (``STEPS``). Each runs another adapter's command as a
-subprocess (``faellesdrift pulumi preview --tenant X``, …), so no adapter
+subprocess (``faellesdrift pulumi plan --tenant X``, …), so no adapter
 imports another; ``validate`` and ``report`` run in-process because they are
 the core and this package. A command that this installation does not have
 yet fails its step with a message naming it — never a silent success.
@@ -79,15 +79,15 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("validate", "Check the tenant file and the community guardrails", "plan",
          internal="validate"),
-    Step("pulumi-preview", "Preview the platform resources the shared company would create",
-         "plan", ("pulumi", "preview", "--tenant", "{tenant}"), provided_by="the Pulumi adapter"),
+    Step("pulumi-plan", "Preview the platform resources the shared company would create",
+         "plan", ("pulumi", "plan", "--tenant", "{tenant}"), provided_by="the Pulumi adapter"),
     Step("network-compliance", "Read the network devices and compare them with the baseline",
          "plan", ("network", "compliance", "--tenant", "{tenant}"),
          provided_by="the network adapter", drift_ok="network.compliance"),
     Step("servers-plan", "Run the server baseline in check mode (changes nothing)", "plan",
          ("servers", "plan", "--tenant", "{tenant}"), provided_by="the servers adapter"),
-    Step("pulumi-up", "Create the municipality's platform resources", "apply",
-         ("pulumi", "up", "--tenant", "{tenant}", "--yes"), provided_by="the Pulumi adapter"),
+    Step("pulumi-apply", "Create the municipality's platform resources", "apply",
+         ("pulumi", "apply", "--tenant", "{tenant}", "--yes"), provided_by="the Pulumi adapter"),
     Step("network-remediate", "Bring the network devices to the baseline (exceptions kept)",
          "apply", ("network", "remediate", "--tenant", "{tenant}", "--apply"),
          provided_by="the network adapter"),
