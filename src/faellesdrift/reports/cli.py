@@ -37,6 +37,23 @@ def _settings(root: Path | None) -> Settings:
         raise fail(str(exc)) from None
 
 
+def _command_probe(ctx: typer.Context):
+    """Whether the running `faellesdrift` has a sub-command, asked of its own command tree:
+    no adapter is imported here and no subprocess is needed."""
+    root = ctx.find_root()
+
+    def has(words: tuple[str, ...]) -> bool:
+        command = root.command
+        for word in words:
+            get = getattr(command, "get_command", None)  # only groups have sub-commands
+            command = get(root, word) if get else None
+            if command is None:
+                return False
+        return True
+
+    return has
+
+
 def report_cmd(
     tenant: Annotated[list[str] | None, typer.Option(
         "--tenant", help="Only this municipality (slug); repeat for more. Default: all.")] = None,
@@ -69,6 +86,7 @@ def report_cmd(
 
 
 def onboard_cmd(
+    ctx: typer.Context,
     tenant: Annotated[str, typer.Argument(help="The municipality to onboard (slug, e.g. odder).")],
     apply: Annotated[bool, typer.Option(
         "--apply", help="Do it: apply, verify, meter and report. Default: plan only.")] = False,
@@ -86,6 +104,7 @@ def onboard_cmd(
     settings = _settings(root)
     try:
         outcome = onboard(settings, tenant, apply=apply, restart=restart,
+                          probe=_command_probe(ctx),
                           say=lambda line: console.print(line, markup=False, highlight=False,
                                                          soft_wrap=True))
     except FaellesdriftError as exc:

@@ -213,6 +213,7 @@ class Outcome:
 
 
 Say = Callable[[str], None]
+Probe = Callable[[tuple[str, ...]], bool]  # does this installation have `faellesdrift WORDS`?
 
 
 def find_cli() -> list[str]:
@@ -232,13 +233,14 @@ class Runner:
 
     def __init__(self, settings: Settings, tenant: str, *, cli: list[str] | None = None,
                  say: Say = print, steps: tuple[Step, ...] = STEPS,
-                 timeout: float | None = None) -> None:
+                 timeout: float | None = None, probe: Probe | None = None) -> None:
         self.settings = settings
         self.tenant = tenant
         self.cli = list(cli) if cli is not None else None
         self.say = say
         self.steps = steps
         self.timeout = timeout
+        self.probe = probe
         self._available: dict[tuple[str, ...], bool] = {}
         self.report: Path | None = None  # set by the report step
 
@@ -259,8 +261,12 @@ class Runner:
         return self.cli
 
     def check_available(self) -> dict[tuple[str, ...], bool]:
-        """Which sub-commands this installation has (`faellesdrift WORDS --help`, in parallel)."""
+        """Which sub-commands this installation has: asked of ``probe`` (the CLI passes its
+        own command tree), else `faellesdrift WORDS --help` for each, in parallel."""
         wanted = sorted({s.words for s in self.steps if s.argv} - set(self._available))
+        if self.probe is not None:
+            self._available.update({w: self.probe(w) for w in wanted})
+            return dict(self._available)
         prefix, env = self._prefix(), self._env()
 
         def probe(words: tuple[str, ...]) -> bool:
@@ -397,7 +403,7 @@ INTERNAL: dict[str, Callable[[Runner], str]] = {"validate": _validate, "report":
 
 def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bool = False,
             cli: list[str] | None = None, say: Say = print,
-            steps: tuple[Step, ...] = STEPS) -> Outcome:
+            steps: tuple[Step, ...] = STEPS, probe: Probe | None = None) -> Outcome:
     """Run the plan steps, show what the apply steps will do, and with ``apply`` do them."""
     check_slug(tenant)
     current = fingerprint(settings, tenant)
@@ -406,9 +412,8 @@ def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bo
         record = {"tenant": tenant, "steps": dict(record.get("steps") or {}),
                   "fingerprint": record.get("fingerprint")}
         stale = record["fingerprint"] not in (None, current)
-        runner = Runner(settings, tenant, cli=cli, say=say, steps=steps)
+        runner = Runner(settings, tenant, cli=cli, say=say, steps=steps, probe=probe)
         outcome = Outcome(tenant, apply, [], record_path(settings, tenant))
-        say(f"Onboarding {tenant}: checking which commands this installation has …")
         runner.check_available()
 
         def keep(run: StepRun) -> None:
