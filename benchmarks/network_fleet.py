@@ -42,7 +42,7 @@ import yaml
 from netmiko import ConnectHandler
 
 from faellesdrift.estate import Estate
-from faellesdrift.lab import Lab, LabPaths, LabSettings, cache_dir
+from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir
 from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.network import Filters, backup, compliance
 from faellesdrift.network.compliance import check, expired_for
@@ -104,7 +104,18 @@ def start_lab(lab: Lab, estate: Estate) -> None:
     plan = plan_from_estate(estate, servers_per_tenant=0)
     t = time.monotonic()
     for spec in plan.devices:
-        lab.create_device(spec)
+        for attempt in range(3):
+            try:
+                lab.create_device(spec)
+                break
+            except LabError as exc:
+                # The lab may judge a just-spawned emulator dead before it has exec'd, and a
+                # SIGHUP that arrives before its handler is installed ends it (reported):
+                # give it time to start, then ask again.
+                say(f"lab: {spec.name}: {exc} — retrying in 5 s")
+                if attempt == 2:
+                    raise
+                time.sleep(5)
     say(f"lab: {len(plan.devices)} emulated devices up in {time.monotonic() - t:.0f}s")
 
 

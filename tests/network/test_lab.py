@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Network
@@ -38,6 +39,19 @@ class NetLab:
     devices: dict[str, object]  # device → DeviceSpec
 
 
+def _create(lab, spec, error: type[Exception], tries: int = 3) -> None:
+    """create_device, again after a pause if the just-spawned emulator was judged dead
+    before it had started (a race in the lab's readiness check, reported to the lab)."""
+    for attempt in range(tries):
+        try:
+            lab.create_device(spec)
+            return
+        except error:
+            if attempt == tries - 1:
+                raise
+            time.sleep(5)
+
+
 @pytest.fixture(scope="module")
 def netlab(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> Iterator[NetLab]:
     try:
@@ -55,7 +69,7 @@ def netlab(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> Iterator
     lab.down()
     try:
         for spec in plan.devices:
-            lab.create_device(spec)
+            _create(lab, spec, LabError)
     except LabError as exc:
         lab.down()
         pytest.fail(f"the lab could not serve the devices: {exc}", pytrace=False)

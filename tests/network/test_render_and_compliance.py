@@ -101,7 +101,7 @@ def test_expired_exception_lines_are_drift(estate: Estate) -> None:
     assert snmp.extra == ("set snmp community fw-vendor-ro authorization read-only",)
     assert "ODD-EX-002 expired" in snmp.note
     assert plan(spec, then, kept_lines(later, later.host("odd-fire04"))) == [
-        "delete snmp community fw-vendor-ro authorization read-only"]
+        "delete snmp community fw-vendor-ro"]
 
 
 def test_plan_adds_before_it_removes_and_replaces_banners(estate: Estate) -> None:

@@ -70,6 +70,7 @@ def test_backup_text_drops_volatile_lines_and_is_stable() -> None:
     (Filters.of(role="core"), 18),
     (Filters.of(site="Rådhuset", role="core"), 18),
     (Filters.of(site="Skolen Nord"), 15),
+    (Filters.of(site="skolen_nord"), 15),
     (Filters.of(host="aar-core01"), 1),
     (Filters(), 89),
 ])
@@ -183,3 +184,17 @@ def test_shard_results_merge_and_overlaps_are_refused() -> None:
     assert [h.host for h in merged.hosts] == ["a1", "b1"] and not merged.ok
     with pytest.raises(ValueError, match="overlap"):
         merged.merge(a)
+
+
+def test_init_nornir_loads_the_estate_through_the_plugin(monkeypatch) -> None:
+    from nornir import InitNornir
+    from nornir.core.plugins.inventory import InventoryPluginRegister
+
+    monkeypatch.setenv("FAELLESDRIFT_ROOT", str(REPO))
+    InventoryPluginRegister.register("faellesdrift.EstateInventory", EstateInventory)
+    nr = InitNornir(inventory={"plugin": "faellesdrift.EstateInventory",
+                               "options": {"tenants": ["samsoe"]}},
+                    logging={"enabled": False})
+    assert sorted(nr.inventory.hosts) == ["sam-acce03", "sam-core01", "sam-dist02",
+                                          "sam-fire04"]
+    assert len(nr.filter(platform="juniper_junos").inventory.hosts) == 1

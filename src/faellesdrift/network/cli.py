@@ -9,6 +9,7 @@ or was unreachable (and, for compliance, when any device is not compliant);
 
 from __future__ import annotations
 
+import logging
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -44,7 +45,8 @@ TodayOpt = Annotated[str | None, typer.Option(
 TenantOpt = Annotated[list[str] | None, typer.Option(
     "--tenant", "-t", help="Only this tenant's devices (slug); repeat for more.")]
 SiteOpt = Annotated[list[str] | None, typer.Option(
-    "--site", help="Only devices at this site (as in the tenant file); repeat for more.")]
+    "--site", help="Only devices at this site (as in the tenant file, or its group name such as "
+         "raadhuset); repeat for more.")]
 RoleOpt = Annotated[list[str] | None, typer.Option(
     "--role", help="Only devices with this role (core, access, firewall, …); repeat for more.")]
 PlatformOpt = Annotated[list[str] | None, typer.Option(
@@ -57,6 +59,10 @@ TargetOpt = Annotated[str | None, typer.Option(
          "the lab when it is up, else the estate.")]
 WorkersOpt = Annotated[int, typer.Option(
     "--workers", min=1, max=50, help="Devices worked on at once (max 50).")]
+
+# paramiko reports a device that drops the session ("Socket exception: Connection reset")
+# on stderr through logging's last-resort handler; the per-host result already says it.
+logging.getLogger("paramiko").addHandler(logging.NullHandler())
 
 STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red"}
 

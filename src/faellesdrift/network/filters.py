@@ -7,11 +7,21 @@ so a typo never turns into a silent no-op run.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from faellesdrift.estate import Estate, Host
 from faellesdrift.model import NetworkDevice
 from faellesdrift.network.errors import NetworkError
+
+_DANISH = str.maketrans({"æ": "ae", "ø": "oe", "å": "aa", "Æ": "ae", "Ø": "oe", "Å": "aa"})
+
+
+def slug(text: str) -> str:
+    """A name-safe form of free text: 'Rådhuset' → 'raadhuset' (inventory group names)."""
+    text = unicodedata.normalize("NFKD", text.translate(_DANISH)).encode("ascii", "ignore")
+    return re.sub(r"[^a-z0-9]+", "_", text.decode().lower()).strip("_") or "unknown"
 
 
 @dataclass(frozen=True)
@@ -45,7 +55,7 @@ class Filters:
     def _match(self, h: Host) -> bool:
         d: NetworkDevice = h.spec  # type: ignore[assignment]
         return ((not self.tenants or h.tenant in self.tenants)
-                and (not self.sites or d.site in self.sites)
+                and (not self.sites or d.site in self.sites or slug(d.site) in self.sites)
                 and (not self.roles or d.role in self.roles)
                 and (not self.platforms or d.platform in self.platforms)
                 and (not self.hosts or h.name in self.hosts))
@@ -53,7 +63,7 @@ class Filters:
     def _check_known(self, devices: tuple[Host, ...], estate: Estate) -> None:
         known = {
             "tenant": set(estate.slugs),
-            "site": {h.spec.site for h in devices},
+            "site": {h.spec.site for h in devices} | {slug(h.spec.site) for h in devices},
             "role": {h.spec.role for h in devices},
             "platform": {h.spec.platform for h in devices},
             "host": {h.name for h in devices},

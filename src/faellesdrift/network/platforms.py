@@ -118,9 +118,19 @@ def push_lines(spec: PlatformSpec, line: str) -> list[str]:
 
 
 def negation(spec: PlatformSpec, line: str) -> str:
-    """The command that removes one config statement (its first line for a banner)."""
+    """The command that removes one config statement.
+
+    Junos deletes the named node (``delete system syslog host 192.0.2.9``), not the
+    statement's options; a banner is removed by its first line's keywords.
+    """
     first = line.split("\n", 1)[0]
     if spec.name == "juniper_junos":
+        for prefix in (p for p in spec.scopes.get(spec.owner(first) or "", ())
+                       if first.startswith(p)):
+            rest = first[len(prefix):].split()
+            if prefix.endswith("message ") or not rest:
+                return "delete " + prefix.removeprefix("set ").rstrip()
+            return "delete " + prefix.removeprefix("set ") + rest[0]
         return "delete " + first.removeprefix("set ")
     if first.startswith("banner "):
         return "no " + " ".join(first.split()[:2])
