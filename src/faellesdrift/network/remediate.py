@@ -31,7 +31,7 @@ from faellesdrift.network.compliance import (
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.intended import render
 from faellesdrift.network.platforms import PlatformSpec, negation, platform_spec, push_lines
-from faellesdrift.network.redact import redact, redact_lines
+from faellesdrift.network.redact import for_backup, redact, redact_lines
 from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
 from faellesdrift.network.runner import classify, read_running, run, session
 from faellesdrift.network.settings import NetworkSettings
@@ -77,8 +77,9 @@ def plan(spec: PlatformSpec, controls: tuple[ControlResult, ...],
 
 
 def _diff(before: str, after: str) -> list[str]:
+    """What changed on the device, redacted, without volatile timestamp lines."""
     return [line for line in difflib.unified_diff(
-        redact(before).splitlines(), redact(after).splitlines(), "before", "after",
+        for_backup(before).splitlines(), for_backup(after).splitlines(), "before", "after",
         lineterm="", n=0) if not line.startswith("@@")]
 
 
