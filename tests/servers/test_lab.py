@@ -12,6 +12,7 @@ finish. Anything missing on the machine fails with the reason, never a skip.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Network
 from pathlib import Path
@@ -72,8 +74,8 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         pytest.fail(f"the server lab tests need this machine to run the lab: {exc}",
                     pytrace=False)
     the_lab = Lab(paths, SETTINGS)
-    the_lab.down()  # what a crashed earlier session with this prefix may have left
-    with pytest.MonkeyPatch.context() as mp:
+    with one_session_at_a_time(), pytest.MonkeyPatch.context() as mp:
+        the_lab.down()  # what a crashed earlier session with this prefix may have left
         mp.setenv("FAELLESDRIFT_STATE", str(state))
         try:
             try:
@@ -89,6 +91,24 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         the_lab.down(reset=True)
     print("\nserver lab timings (s): " + json.dumps(
         {k: round(v, 1) for k, v in scenario.timings.items()}))
+
+
+@contextmanager
+def one_session_at_a_time() -> Iterator[None]:
+    """Two test sessions on one machine would share this lab's prefix (and the first
+    step, cleaning up after a crash, would stop the other's lab): the second waits."""
+    lock = cache_dir() / "lab" / f"tests-{SETTINGS.prefix}.lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"\nwaiting for another test session's server lab ({lock})")
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def cli(s: Scenario, step: str, *argv: str) -> tuple[int, str]:
