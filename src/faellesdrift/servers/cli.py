@@ -197,7 +197,9 @@ def _print_apply(result: RunResult) -> None:
 
 def _footer(result: RunResult) -> None:
     s = result.summary()
-    parts = [f"{n} {k}" for k, n in s.items() if n or k in ("ok", "changed", "failed")]
+    names = {"ok": "in sync", "changed": "drift"} if result.mode == "plan" else {}
+    parts = [f"{n} {names.get(k, k)}" for k, n in s.items()
+             if n or k in ("ok", "changed", "failed")]
     verb = "would change" if result.mode == "plan" else "changed"
     console.print(f"{len(result.hosts)} host(s): {', '.join(parts)}; "
                   f"{result.changed_tasks} task(s) {verb} in {result.elapsed:.1f} s "
