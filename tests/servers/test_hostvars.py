@@ -163,3 +163,16 @@ def test_no_operator_key_means_no_run(estate: Estate) -> None:
     s = select(estate, hosts=["aar-file01"])
     with pytest.raises(ConfigError, match="would lock the operator out"):
         inventory(s, [" "])
+
+
+def test_a_host_with_unsafe_values_is_refused_while_the_others_go_on(
+        community_copy: Path) -> None:
+    _add_exception(community_copy, "aarhus", id="AAR-EX-094", control="srv.ssh.allow_groups",
+                   hosts=["aar-dc02"], value=["root"])
+    estate = load_estate(community_copy, TODAY)
+    s = select(estate, hosts=["aar-file01", "aar-dc02"])
+    assert s.names == ("aar-file01",)
+    (refused,) = s.refused
+    assert (refused.host, refused.tenant) == ("aar-dc02", "aarhus")
+    assert "AAR-EX-094" in refused.reason and "fd-operators" in refused.reason
+    assert s.tenants == ("aarhus",)

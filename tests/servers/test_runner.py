@@ -87,3 +87,21 @@ def test_plan_writes_nothing_to_the_audit_log(dead_access: Access, settings: Set
     result = run(selection, dead_access, settings, mode="plan")
     assert result.summary()["unreachable"] == 1
     assert not settings.audit_log.exists()
+
+
+def test_a_refused_host_is_a_failure_and_is_audited(dead_access: Access, settings: Settings,
+                                                    community_copy: Path) -> None:
+    from tests.servers.test_hostvars import _add_exception
+
+    _add_exception(community_copy, "aarhus", id="AAR-EX-095", control="srv.ssh.allow_groups",
+                   hosts=["aar-citr08"], value=["root"])
+    estate = load_estate(community_copy, TODAY)
+    selection = select(estate, tenants=["aarhus"], reachable=dead_access.servers)
+    result = run(selection, dead_access, settings, mode="apply")
+    refused = result.hosts["aar-citr08"]
+    assert refused.status == "failed" and "refused:" in refused.reason
+    assert "AAR-EX-095" in refused.reason
+    assert result.hosts["aar-file01"].status == "unreachable"  # the other host still ran
+    events = {e["target"]: e for e in audit.read(settings.audit_log)}
+    assert events["aar-citr08"]["result"] == "failed"
+    assert "AAR-EX-095" in events["aar-citr08"]["reason"]

@@ -77,7 +77,7 @@ def _prepare(root: Path | None, today: str | None, tenants: list[str] | None,
                            reachable=access.servers, connect_user=access.user)
     except FaellesdriftError as exc:
         raise fail(str(exc)) from None
-    if not selection.targets:
+    if not selection.targets and not selection.refused:
         raise fail("no servers to run on: "
                    + (f"{len(selection.left_out)} left out ({_left_out_text(selection)})"
                       if selection.left_out else "the filters match none"))

@@ -262,11 +262,21 @@ def _never_lock_out(estate: Estate, host: Host, b: Baseline, connect_user: str) 
 
 
 @dataclass(frozen=True)
+class Refused:
+    """A selected server whose effective values cannot be applied safely: a failure."""
+
+    host: str
+    tenant: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Selection:
-    """Which servers a run targets, and which it leaves out and why."""
+    """Which servers a run targets, which it leaves out (and why), which it refuses."""
 
     targets: tuple[Baseline, ...]
-    left_out: dict[str, str] = field(default_factory=dict)  # host -> reason
+    left_out: dict[str, str] = field(default_factory=dict)  # host -> reason (not a failure)
+    refused: tuple[Refused, ...] = ()  # bad values for these hosts: failures, others go on
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -274,7 +284,8 @@ class Selection:
 
     @property
     def tenants(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(b.tenant for b in self.targets))
+        return tuple(dict.fromkeys([*(b.tenant for b in self.targets),
+                                    *(r.tenant for r in self.refused)]))
 
 
 def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] = (),
@@ -283,7 +294,8 @@ def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] 
 
     A host named with ``hosts`` that is not a server or not reachable is an
     error (the user asked for it); other servers outside ``reachable`` are
-    left out with a reason.
+    left out with a reason. A server whose effective values would be unsafe
+    (BaselineValueError) is refused — a per-host failure; the others still run.
     """
     tenants = [estate.tenant(t).slug for t in tenants]
     wanted = list(dict.fromkeys(hosts))
@@ -302,14 +314,18 @@ def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] 
         h for h in estate.hosts(kind="server") if not tenants or h.tenant in tenants]
     targets: list[Baseline] = []
     left_out: dict[str, str] = {}
+    refused: list[Refused] = []
     for h in sorted(candidates, key=lambda h: (h.tenant, h.name)):
         if reach is not None and h.name not in reach:
             left_out[h.name] = "not in the lab"
         elif h.spec.os not in SUPPORTED_OS:
             left_out[h.name] = f"os {h.spec.os} is not supported by the playbooks"
         else:
-            targets.append(baseline(estate, h.name, connect_user=connect_user))
-    return Selection(tuple(targets), left_out)
+            try:
+                targets.append(baseline(estate, h.name, connect_user=connect_user))
+            except BaselineValueError as exc:
+                refused.append(Refused(h.name, h.tenant, str(exc)))
+    return Selection(tuple(targets), left_out, tuple(refused))
 
 
 def inventory(selection: Selection, operator_keys: Iterable[str],

@@ -199,6 +199,10 @@ class EventCollector:
             hr = HostResult(b.host, b.tenant)
             hr.exceptions = {c.control: c.source for c in b.exceptions}
             self.hosts[b.host] = hr
+        for r in selection.refused:  # never run: their host vars would be unsafe
+            self.hosts[r.host] = HostResult(
+                r.host, r.tenant, failed=1, seen=True,
+                failures=[TaskFailure("host vars", "", f"refused: {r.reason}")])
         self.stats_seen = False
         self.last_stdout: list[str] = []
 
@@ -302,7 +306,15 @@ def results_payload(result: RunResult, selection: Selection) -> dict[str, Any]:
     baselines = {b.host: b for b in selection.targets}
     tenants: dict[str, Any] = {}
     for h in result.hosts.values():
-        b = baselines[h.host]
+        b = baselines.get(h.host)
+        if b is None:  # refused: no baseline to report on
+            entry = tenants.setdefault(h.tenant, {"ok": True, "mode": result.mode,
+                                                  "run_id": result.run_id, "hosts": []})
+            entry["hosts"].append({"host": h.host, "status": h.status, "reason": h.reason,
+                                   "compliant": None, "exceptions": [], "controls": [],
+                                   "changed": 0, "changes": []})
+            entry["ok"] = False
+            continue
         touched = {c for change in h.changes for c in change.controls}
         if not h.succeeded:
             compliant: bool | None = None

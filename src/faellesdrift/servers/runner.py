@@ -141,6 +141,8 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
     result = RunResult(mode=mode, run_id=run_id, hosts=collector.hosts,
                        left_out=dict(selection.left_out), artifacts=str(run_dir))
     if not selection.targets:
+        if selection.refused and mode == "apply":
+            _audit(result, selection, settings, command or "servers apply")
         return result
     (run_dir / "inventory").mkdir(parents=True)
     (run_dir / "tmp").mkdir()
@@ -189,8 +191,8 @@ def _audit(result: RunResult, selection: Selection, settings: Settings, command:
     """One audit event per changed task, and one per host that failed or was unreachable."""
     baselines = {b.host: b for b in selection.targets}
     for host in result.hosts.values():
-        b = baselines[host.host]
-        for change in host.changes:
+        b = baselines.get(host.host)
+        for change in host.changes if b is not None else ():
             sources: dict[str, Any] = {c: b.get(c).source for c in change.controls}
             audit.record(settings.audit_log, command=command, tenant=host.tenant,
                          target=host.host,

@@ -168,6 +168,13 @@ def parse_report(records: list[dict[str, Any]], selection: Selection) -> dict[st
     return hosts
 
 
+def _refused(selection: Selection) -> dict[str, HostVerify]:
+    """Hosts whose effective values are unsafe: not checked, failed with the reason."""
+    return {r.host: HostVerify(r.host, r.tenant, checks=[CheckResult(
+        r.host, "", "host vars", "failed", "standard", f"refused: {r.reason}")])
+        for r in selection.refused}
+
+
 def _shards(selection: Selection, workers: int) -> list[Selection]:
     n = max(1, min(workers, len(selection.targets)))
     groups: list[list] = [[] for _ in range(n)]
@@ -182,7 +189,8 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
     tests = infra_dir(settings)
     run_id = new_run_id("plan").replace("-plan-", "-verify-")
     directory = settings.state_dir / "servers" / "verify" / run_id
-    result = VerifyResult(run_id, {}, dict(selection.left_out), directory=str(directory))
+    result = VerifyResult(run_id, _refused(selection), dict(selection.left_out),
+                          directory=str(directory))
     if not selection.targets:
         return result
     directory.mkdir(parents=True)
@@ -224,7 +232,7 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
     records = [r for recs, _ in outcomes for r in recs]
     result.errors = [e for _, e in outcomes if e]
     result.errors += [r["message"] for r in records if r.get("host") is None]
-    result.hosts = parse_report(records, selection)
+    result.hosts = {**parse_report(records, selection), **_refused(selection)}
     result.elapsed = time.monotonic() - start
     (directory / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     results.save(settings, "servers.verify", results_payload(result, selection))
@@ -234,6 +242,13 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
 def results_payload(result: VerifyResult, selection: Selection) -> dict[str, Any]:
     """The verification as a ``servers.verify`` payload (faellesdrift.results)."""
     tenants: dict[str, Any] = {}
+    for r in selection.refused:
+        entry = tenants.setdefault(r.tenant, {"ok": False, "run_id": result.run_id,
+                                              "hosts": []})
+        entry["ok"] = False
+        entry["hosts"].append({"host": r.host, "status": "failed",
+                               "reason": f"refused: {r.reason}", "compliant": None,
+                               "exceptions": [], "controls": [], "passed": 0, "failed": 1})
     for b in selection.targets:
         h = result.hosts[b.host]
         known = h.status in ("passed", "failed")
