@@ -161,7 +161,7 @@ def sshd_config(case: Case, target) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def offered_methods(case: Case) -> list[str]:
+def offered_methods(case: Case, target) -> list[str]:
     """The login methods sshd offers, probed from outside without sending a password."""
     assert PLAN.data is not None
     proc = subprocess.run(
