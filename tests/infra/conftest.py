@@ -205,6 +205,7 @@ _SSH_FAILED = re.compile(r"RuntimeError: CommandResult\(.*?exit_status=(\d+), "
 def _short(report: pytest.TestReport) -> str:
     crash = getattr(report.longrepr, "reprcrash", None)
     text = " ".join((crash.message if crash is not None else str(report.longrepr)).split())
+    text = text.removeprefix("Failed: ")
     m = _SSH_FAILED.search(text)  # testinfra's ssh backend: exit 255 = ssh itself failed
     if m:
         text = (f"ssh failed (exit {m.group(1)}) running `{m.group(3)}`: "
