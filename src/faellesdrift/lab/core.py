@@ -19,7 +19,6 @@ from faellesdrift.lab.checks import (
     bindable,
     check_inotify,
     check_plan,
-    last_line,
     listening_ports,
     preflight,
     ssh_banner,
@@ -319,12 +318,16 @@ class Lab:
                 if ssh_banner(r["loopback"]):
                     del pending[name]
                 elif not procs.alive(r["pid"], servers.marker(self.names, name)):
+                    # judged by pid for a server this process started (see procs.alive)
                     log = self.paths.logs / f"server-{name}.log"
-                    raise LabError(f"server {name} stopped while booting: {last_line(log)} "
-                                   f"(log: {log})")
+                    raise LabError(f"server {name} stopped while booting (log: {log}):\n"
+                                   f"{procs.tail(log)}")
             if pending and time.monotonic() > deadline:
+                tails = "\n".join(f"{n}:\n{procs.tail(self.paths.logs / f'server-{n}.log', 4)}"
+                                  for n in sorted(pending))
                 raise LabError(f"servers without sshd after {self.settings.ready_timeout:.0f} s:"
-                               f" {', '.join(sorted(pending))} (logs in {self.paths.logs})")
+                               f" {', '.join(sorted(pending))} (logs in {self.paths.logs})\n"
+                               f"{tails}")
             if pending:
                 time.sleep(0.2)
 

@@ -114,17 +114,19 @@ async def start_services(ns: Namespaces, paths: LabPaths) -> Services | None:
 
 
 async def serve(paths: LabPaths, prefix: str) -> None:
-    ns = Namespaces(prefix)
-    forwarder = Forwarder(lambda addr, port: ns.bound("host", socket.SOCK_STREAM, addr, port))
-    svc = await start_services(ns, paths)
-    generation, forwards = load_forwards(paths)
-    await forwarder.sync(forwards)
+    # Handlers first, readiness last: a SIGHUP that arrives while starting only asks for
+    # one more reload (the default action would end the process).
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     reload_wanted = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     loop.add_signal_handler(signal.SIGHUP, reload_wanted.set)
+    ns = Namespaces(prefix)
+    forwarder = Forwarder(lambda addr, port: ns.bound("host", socket.SOCK_STREAM, addr, port))
+    svc = await start_services(ns, paths)
+    generation, forwards = load_forwards(paths)
+    await forwarder.sync(forwards)
     mark_ready(paths, generation)
     log.info("netd ready")
     while not stop.is_set():

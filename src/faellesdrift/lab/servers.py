@@ -62,7 +62,11 @@ def create(ctx: ServerContext, spec: ServerSpec, index: int, record: dict) -> di
     if not procs.alive(pid, marker(names, spec.name)):
         cgroups.remove(ns)
         dirs = " ".join(str(d) for d in cgroups.dirs(ns))
-        pid = procs.spawn(["sh", "-c", NSPAWN_SCRIPT], ctx.paths.logs / f"server-{spec.name}.log",
+        # The marker is an argument of the shell too (its $1), so the process carries it
+        # from the spawn on, not only after the shell's exec of systemd-nspawn.
+        pid = procs.spawn(["sh", "-c", NSPAWN_SCRIPT, "faellesdrift-lab-server",
+                           marker(names, spec.name)],
+                          ctx.paths.logs / f"server-{spec.name}.log",
                           env={"CGROUP_DIRS": dirs, "NETNS": ns, "ROOT": str(root),
                                "MACHINE": spec.name})
     return {"tenant": spec.tenant, "address": str(spec.address), "index": index, "netns": ns,
@@ -122,7 +126,7 @@ def _personalise(ctx: ServerContext, spec: ServerSpec, root: Path) -> str:
 def stop(names: Names, paths: LabPaths, name: str, record: dict) -> None:
     """Stop the container, unmount, remove its netns and cgroup dirs. Keeps its disk."""
     mark = marker(names, name)
-    pids = {p for p in [record.get("pid")] if p} | set(procs.find(mark))
+    pids = {p for p in [record.get("pid")] if p} | set(procs.find(mark))  # exact argument
     procs.stop(pids, lambda pid: procs.alive(pid, mark))
     ns = names.server_ns(name)
     cgroups.remove(ns)

@@ -1,8 +1,10 @@
 """Finding and removing everything a lab made — from its record, and by name after a crash.
 
-Discovery by prefix "<p>-": network namespaces, cgroup directories, lab
-processes (nspawn with --network-namespace-path=/run/netns/<p>-srv-*, the lab
-daemons with --prefix=<p>) and overlay mounts under the lab's servers dir.
+Discovery by exact name, never by bare prefix (labs "fd" and "fdsv" may run side by
+side): network namespaces and cgroup directories named "<p>-…", lab processes
+(nspawn and its launching shell with --network-namespace-path=/run/netns/<p>-srv-…,
+the lab daemons with the argument --prefix=<p> exactly) and overlay mounts under
+the lab's servers dir.
 Deleting the namespaces removes every veth and bridge: the lab never puts a
 link in the host's namespace.
 """
@@ -34,7 +36,7 @@ def lab_mounts(paths: LabPaths) -> list[str]:
 
 def leftovers(paths: LabPaths, names: Names) -> Leftovers:
     daemons = procs.find(daemon_marker(names.prefix))
-    containers = procs.find(servers.discover_marker(names))
+    containers = procs.find(servers.discover_marker(names), prefix=True)
     return Leftovers(
         netns=tuple(netns.names(names.prefix)),
         cgroups=tuple(cgroups.names(names.prefix)),
@@ -47,7 +49,8 @@ def teardown(paths: LabPaths, names: Names, recorded_pids: list[int]) -> Leftove
     """Stop and remove everything; returns what could not be removed (normally nothing)."""
     daemon = daemon_marker(names.prefix)
     container = servers.discover_marker(names)
-    pids = set(recorded_pids) | set(procs.find(daemon)) | set(procs.find(container))
+    pids = (set(recorded_pids) | set(procs.find(daemon))
+            | set(procs.find(container, prefix=True)))
 
     def ours(pid: int) -> bool:
         return procs.alive(pid, daemon) or procs.alive_like(pid, container)

@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> None:
     ssh_server_paramiko.channel_to_shell_tap = fast_tap
     paths = LabPaths(root=args.lab, cache=args.lab)
     emulator = Emulator(paths)
+    # Handlers before the first ready file: the lab signals only a daemon whose ready
+    # file carries its pid (Python's default SIGHUP action would end the process).
     reload_wanted = threading.Event()
     signal.signal(signal.SIGHUP, lambda *_: reload_wanted.set())
     signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
