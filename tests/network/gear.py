@@ -26,6 +26,8 @@ from fakenos.core.nos import Nos
 from fakenos.plugins.servers import ssh_server_paramiko
 from fakenos.plugins.shell.cmd_shell import CMDShell
 
+from faellesdrift.lab.devices import sshserver
+
 USER = "gearadmin"
 PASSWORD = "gear-Secret-1"  # test-only credentials of a loopback emulator
 
@@ -259,6 +261,7 @@ class Gear:
     def __init__(self, devices: dict[str, tuple[str, str]], port: int,
                  username: str = USER, password: str = PASSWORD) -> None:
         ssh_server_paramiko.channel_to_shell_tap = _fast_tap
+        sshserver.install()  # connection workers end when a client leaves (else pytest hangs)
         self.ports = {name: port + i for i, name in enumerate(sorted(devices))}
         self.devices = {name: Device(name, platform, parse_config(platform, text))
                         for name, (platform, text) in devices.items()}
@@ -276,6 +279,7 @@ class Gear:
         } for name, dev in self.devices.items()}}
         self.net = FakeNOS(inventory=inventory)
         self.net.shell_plugins["CMDShell"] = GearShell
+        self.net.servers_plugins[sshserver.PLUGIN] = sshserver.LabSshServer
         self.net.nos_plugins.update(nos)
 
     def __enter__(self) -> Self:

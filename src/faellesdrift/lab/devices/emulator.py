@@ -24,6 +24,7 @@ from fakenos.core.nos import Nos
 from fakenos.plugins.nos import nos_plugins
 from fakenos.plugins.servers import ssh_server_paramiko
 
+from faellesdrift.lab.devices import sshserver
 from faellesdrift.lab.devices.shell import LabShell
 from faellesdrift.lab.devices.store import REGISTRY, DeviceStore
 from faellesdrift.lab.keys import credentials
@@ -106,6 +107,7 @@ class Emulator:
         }}}
         net = FakeNOS(inventory=inventory, plugins=[self._shared_nos(platform)])
         net.shell_plugins["CMDShell"] = LabShell
+        net.servers_plugins[sshserver.PLUGIN] = sshserver.LabSshServer
         net.start()
         self.nets[name] = (net, dev)
 
@@ -117,6 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     ssh_server_paramiko.channel_to_shell_tap = fast_tap
+    sshserver.install()  # workers of clients that leave before a session end (no leak)
     paths = LabPaths(root=args.lab, cache=args.lab)
     emulator = Emulator(paths)
     # Handlers before the first ready file: the lab signals only a daemon whose ready
