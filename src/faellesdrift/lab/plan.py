@@ -53,12 +53,20 @@ def _interface(tenant: Tenant, name: str, address: IPv4Address) -> IPv4Interface
 
 
 def _tenant(estate: Estate, tenant: Tenant, limit: int | None) -> TenantSpec:
-    chosen: list[Server] = list(tenant.servers)[:limit] if limit is not None \
-        else list(tenant.servers)
+    chosen = _pick(estate, tenant.servers, limit)
     servers = tuple(ServerSpec(s.name, tenant.slug, _interface(tenant, s.name, s.address))
                     for s in chosen)
     devices = tuple(_device(estate, tenant, d, i) for i, d in enumerate(tenant.network_devices))
     return TenantSpec(tenant.slug, tuple(n.prefix for n in tenant.networks), servers, devices)
+
+
+def _pick(estate: Estate, servers: list[Server], limit: int | None) -> list[Server]:
+    """At most ``limit`` servers: those an active exception keeps a local value on first,
+    so a small lab still shows kept values end to end; then in file order."""
+    if limit is None:
+        return list(servers)
+    kept = [s for s in servers if estate.exceptions_for(s.name)]
+    return (kept + [s for s in servers if s not in kept])[:limit]
 
 
 def _device(estate: Estate, tenant: Tenant, device: NetworkDevice, index: int) -> DeviceSpec:
