@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from faellesdrift import results
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate, load_estate, today_from_env
 from faellesdrift.network.backup import backup
@@ -72,7 +73,8 @@ def _style(status: str) -> str:
 
 
 def _prepare(root: Path | None, today: str | None, target: str | None, workers: int,
-             tenant, site, role, platform, host) -> tuple[Estate, NetworkSettings, Filters]:
+             tenant, site, role, platform, host
+             ) -> tuple[Estate, NetworkSettings, Filters, Settings]:
     try:
         day: date = date.fromisoformat(today) if today else today_from_env()
     except ValueError:
@@ -90,7 +92,7 @@ def _prepare(root: Path | None, today: str | None, target: str | None, workers: 
     for f in expired:
         err_console.print(f"[yellow]warning:[/] {f.message} — no longer applies: its lines "
                           "are drift here", highlight=False)
-    return estate, net, filters
+    return estate, net, filters, settings
 
 
 def _run(what, *args, **kwargs) -> FleetResult:
@@ -98,6 +100,19 @@ def _run(what, *args, **kwargs) -> FleetResult:
         return what(*args, **kwargs)
     except FaellesdriftError as exc:
         raise fail(str(exc)) from None
+
+
+def _save(settings: Settings, fleet: FleetResult) -> None:
+    """Hand the run's per-control verdicts to the reports (``network.compliance``).
+
+    Only the tenants with a device in this run are replaced; a results file that
+    cannot be written is a warning, not a failed run (the devices were checked).
+    """
+    try:
+        results.save(settings, "network.compliance", fleet.results_payload())
+    except (OSError, FaellesdriftError) as exc:
+        err_console.print(f"[yellow]warning:[/] the results for the reports were not saved: "
+                          f"{exc}", highlight=False)
 
 
 def _announce(command: str, estate: Estate, filters: Filters) -> None:
@@ -147,8 +162,8 @@ def backup_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = N
                workers: WorkersOpt = 20, root: RootOpt = None, today: TodayOpt = None,
                output: OutputOpt = Output.table) -> None:
     """Read each device's running config into the backup git repo (redacted), one commit."""
-    estate, net, filters = _prepare(root, today, target, workers, tenant, site, role,
-                                    platform, host)
+    estate, net, filters, _ = _prepare(root, today, target, workers, tenant, site, role,
+                                       platform, host)
     _announce("network backup", estate, filters)
     fleet = _run(backup, estate, net, filters)
     if output is Output.table:
@@ -168,8 +183,8 @@ def intended_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt =
                  root: RootOpt = None, today: TodayOpt = None,
                  output: OutputOpt = Output.table) -> None:
     """Render each device's intended config from the standards and effective control values."""
-    estate, net, filters = _prepare(root, today, "estate", 1, tenant, site, role, platform,
-                                    host)
+    estate, net, filters, _ = _prepare(root, today, "estate", 1, tenant, site, role,
+                                       platform, host)
     fleet = _run(intended, estate, net, filters, write=write)
     if output is Output.table:
         if show:
@@ -194,10 +209,11 @@ def compliance_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt
 
     Exit 1 when any device is not compliant or could not be read and checked.
     """
-    estate, net, filters = _prepare(root, today, target, workers, tenant, site, role,
-                                    platform, host)
+    estate, net, filters, settings = _prepare(root, today, target, workers, tenant, site,
+                                              role, platform, host)
     _announce("network compliance", estate, filters)
     fleet = _run(compliance, estate, net, filters)
+    _save(settings, fleet)
     if output is Output.table:
         _fleet_table(fleet, ["compliant", "drift in", "exceptions kept"], lambda h: [
             {True: "[green]yes[/]", False: "[red]no[/]", None: "[red]not checked[/]"}[
@@ -224,10 +240,12 @@ def remediate_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt 
     Lines kept by an active exception are never removed; an expired exception's
     lines are drift and are removed. Only a re-check that passes counts as remediated.
     """
-    estate, net, filters = _prepare(root, today, target, workers, tenant, site, role,
-                                    platform, host)
+    estate, net, filters, settings = _prepare(root, today, target, workers, tenant, site,
+                                              role, platform, host)
     _announce("network remediate" + (" --apply" if apply else " (dry run)"), estate, filters)
     fleet = _run(remediate, estate, net, filters, apply=apply)
+    if apply:  # the re-check after the push is a compliance verdict too
+        _save(settings, fleet)
     if output is Output.table:
         _fleet_table(fleet, ["result", "exceptions kept"], lambda h: [
             h.reason, ", ".join(h.exceptions)])

@@ -150,3 +150,22 @@ class FleetResult:
                 "started": self.started.isoformat(timespec="seconds"),
                 "finished": self.finished.isoformat(timespec="seconds") if self.finished else None,
                 "details": self.details, "hosts": [h.to_dict() for h in self.hosts]}
+
+    def results_payload(self) -> dict[str, Any]:
+        """This run as a ``network.compliance`` payload (faellesdrift.results).
+
+        One entry per tenant with a device in the run; ``ok`` when every one of its
+        devices was read, checked and found compliant. Rows carry the documented host
+        row fields (lines redacted); pushed lines and details stay out.
+        """
+        tenants: dict[str, dict[str, Any]] = {}
+        for h in self.hosts:
+            entry = tenants.setdefault(h.tenant, {"ok": True, "hosts": []})
+            entry["hosts"].append({
+                "host": h.host, "tenant": h.tenant, "platform": h.platform,
+                "status": h.status.value, "reason": h.reason, "compliant": h.compliant,
+                "exceptions": list(h.exceptions),
+                "controls": [c.to_dict() for c in h.controls]})
+            entry["ok"] = entry["ok"] and h.compliant is True
+        generated = (self.finished or datetime.now(UTC)).isoformat(timespec="seconds")
+        return {"generated_at": generated, "tenants": tenants}
