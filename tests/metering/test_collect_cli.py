@@ -135,3 +135,38 @@ def test_bill_without_usage_says_what_to_run(env: dict) -> None:
     out = run("bill", "--period", "2026-11", "--model", "consumption")
     assert out.exit_code == 1
     assert "meter collect --period 2026-11" in out.output
+
+
+def test_bill_compare_saves_the_settlement_for_the_reports(env: dict) -> None:
+    from faellesdrift import results
+    from faellesdrift.model import MODEL_NAMES
+    from faellesdrift.reports.costs import cost_view
+    from faellesdrift.settings import Settings
+
+    settings = Settings(root=REPO, state_dir=env["state"], cache_dir=env["state"] / "cache")
+    assert run("meter", "collect", "--period", "2026-11").exit_code == 0
+    one = run("bill", "--period", "2026-11", "--model", "hybrid")
+    assert one.exit_code == 0, one.output
+    assert results.load(settings, "settlement") is None  # one model is not a comparison
+    out = run("bill", "--period", "2026-11", "--compare", "-o", "json")
+    assert out.exit_code == 0, out.output
+    saved = results.load(settings, "settlement")
+    assert saved is not None
+    community = saved["community"]
+    assert community["period"] == "2026-11" and community["currency"] == "DKK"
+    assert community["mode"] == "showback" and community["model"] in MODEL_NAMES
+    assert community["total_dkk"] == "4000000.00"
+    tenants = saved["tenants"]
+    assert len(tenants) == 9
+    odder = tenants["odder"]
+    assert odder["period"] == "2026-11" and odder["population"] > 0 and odder["generated_at"]
+    assert set(odder["amounts"]) == set(MODEL_NAMES) == set(odder["by_pool"])
+    for model in MODEL_NAMES:
+        assert sum(int(t["amounts"][model].replace(".", ""))
+                   for t in tenants.values()) == 400_000_000
+        assert sum(int(v.replace(".", "")) for v in odder["by_pool"][model].values()) == \
+            int(odder["amounts"][model].replace(".", ""))
+    view = cost_view(saved, sorted(tenants))  # what the transparency report reads
+    assert view is not None and view.period == "2026-11" and view.models == MODEL_NAMES
+    assert view.chosen == community["model"] and not view.chosen_missing
+    assert view.total(view.chosen) == 4_000_000

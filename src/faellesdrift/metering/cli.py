@@ -16,10 +16,17 @@ from typing import Annotated
 
 import typer
 
+from faellesdrift import results
 from faellesdrift.errors import FaellesdriftError, ValidationFailed
 from faellesdrift.estate import Estate, load_estate, today_from_env
 from faellesdrift.metering.collect import collect
-from faellesdrift.metering.export import bill_dict, comparison_dict, export, money
+from faellesdrift.metering.export import (
+    bill_dict,
+    comparison_dict,
+    export,
+    money,
+    settlement_payload,
+)
 from faellesdrift.metering.meters import CATALOG
 from faellesdrift.metering.periods import Period
 from faellesdrift.metering.settle import (
@@ -34,7 +41,7 @@ from faellesdrift.metering.settle import (
 )
 from faellesdrift.metering.store import DB_ENV, Store, open_store, resolve_url
 from faellesdrift.settings import Settings
-from faellesdrift.ui import Output, OutputOpt, console, fail, print_json, table
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
 
 meter_app = typer.Typer(help="Collect per-tenant usage into the metering database and show it.",
                         no_args_is_help=True)
@@ -84,6 +91,15 @@ def _store(db: str | None, settings: Settings) -> Store:
         return open_store(resolve_url(db, settings.state_dir))
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
+
+
+def _save(settings: Settings, kind: str, payload: dict) -> None:
+    """Hand a result to the reports; a file that cannot be written is a warning only."""
+    try:
+        results.save(settings, kind, payload)
+    except (OSError, FaellesdriftError) as exc:
+        err_console.print(f"[yellow]warning:[/] the {kind} results for the reports were not "
+                          f"saved: {exc}", highlight=False)
 
 
 @meter_app.command("collect")
@@ -275,6 +291,8 @@ def bill_cmd(
         raise fail(str(exc), 1) from None
     finally:
         store.close()
+    if isinstance(result, Comparison) and result.bills:
+        _save(settings, "settlement", settlement_payload(result, name))
     written = None
     if export_fmt is not None:
         written = export(result, export_fmt.value, export_dir or settings.state_dir / "exports")

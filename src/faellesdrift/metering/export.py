@@ -54,6 +54,30 @@ def comparison_dict(cmp: Comparison, lines: bool = False) -> dict[str, Any]:
     }
 
 
+def settlement_payload(cmp: Comparison, default_model: str) -> dict[str, Any]:
+    """The comparison as a ``settlement`` payload (faellesdrift.results) for the reports.
+
+    Every tenant of the bills gets an entry with its amount under each model that
+    settled (exact decimal strings); ``community`` names the period, the mode and the
+    default model, whose total is ``total_dkk`` (every model spreads the same pools).
+    """
+    tenants: dict[str, dict[str, Any]] = {}
+    for name, bill in cmp.bills.items():
+        for t in bill.tenants:
+            entry = tenants.setdefault(t.slug, {"period": cmp.period.id,
+                                                "population": t.population,
+                                                "amounts": {}, "by_pool": {}})
+            entry["amounts"][name] = money(t.amount_ore)
+            entry["by_pool"][name] = {p: money(v) for p, v in t.by_pool.items()}
+    chosen = cmp.bills.get(default_model) or cmp.bills.get(BASELINE) or next(
+        iter(cmp.bills.values()), None)
+    community: dict[str, Any] = {"period": cmp.period.id, "currency": "DKK", "mode": cmp.mode,
+                                 "model": default_model}
+    if chosen is not None:
+        community["total_dkk"] = money(chosen.total_ore)
+    return {"community": community, "tenants": tenants}
+
+
 CSV_FIELDS = ["period", "model", "mode", "invoice", "tenant", "code", "name", "population",
               "amount_dkk", f"delta_vs_{BASELINE}_dkk"]
 
