@@ -55,6 +55,13 @@ class _Paramiko(types.ModuleType):
 
 
 class LabSshServer(ParamikoSshServer):
+    def _bind_sockets(self) -> None:
+        # fakenos calls listen() in its accept thread, after start() has returned, so a
+        # client connecting right after start() can be refused. Listen before returning;
+        # the thread's own listen() on a listening socket is harmless.
+        super()._bind_sockets()
+        self._socket.listen()
+
     def connection_function(self, client: socket.socket, is_running: threading.Event) -> None:
         try:
             super().connection_function(client, is_running)
