@@ -170,3 +170,19 @@ def test_bill_compare_saves_the_settlement_for_the_reports(env: dict) -> None:
     assert view is not None and view.period == "2026-11" and view.models == MODEL_NAMES
     assert view.chosen == community["model"] and not view.chosen_missing
     assert view.total(view.chosen) == 4_000_000
+
+
+def test_meter_collect_saves_usage_per_tenant_for_the_reports(env: dict) -> None:
+    from faellesdrift import results
+    from faellesdrift.settings import Settings
+
+    settings = Settings(root=REPO, state_dir=env["state"], cache_dir=env["state"] / "cache")
+    out = run("meter", "collect", "--period", "2026-11", "-o", "json")
+    assert out.exit_code == 0, out.output
+    saved = results.load(settings, "meter.collect")
+    assert saved is not None and len(saved["tenants"]) == 9
+    odder = saved["tenants"]["odder"]
+    assert odder["ok"] is True and odder["period"] == "2026-11" and odder["rows"] > 0
+    assert odder["meters"]["server.vcpu"] > 0 and odder["generated_at"]
+    shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").output)
+    assert odder["meters"] == shown["usage"]["odder"]  # the same figures as `meter show`

@@ -9,6 +9,7 @@ Wire into the main app with::
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -102,6 +103,20 @@ def _save(settings: Settings, kind: str, payload: dict) -> None:
                           f"saved: {exc}", highlight=False)
 
 
+def _usage_by_tenant(rollup: list, estate: Estate, p: Period, slugs) -> dict[str, dict]:
+    """Each tenant's usage per meter (charged and kept locally): unit-months or events."""
+    usage = Usage.from_rollup(rollup, estate, p)
+    meters = sorted({r.meter for r in rollup})
+    data = {}
+    for slug in slugs:
+        per = dict(usage.charged.get(slug, {}))
+        for qs in usage.kept.get(slug, {}).values():
+            for m, q in qs.items():
+                per[m] = per.get(m, 0) + q
+        data[slug] = {m: float(per[m]) for m in meters if m in per}
+    return data
+
+
 @meter_app.command("collect")
 def meter_collect(
     period: PeriodOpt = None, db: DbOpt = None, root: RootOpt = None, today: TodayOpt = None,
@@ -121,26 +136,31 @@ def meter_collect(
     except FaellesdriftError as exc:
         raise fail(f"{exc} — nothing written", 1) from None
     store = _store(db, settings)
-    results = []
+    outcomes = []
     try:
         for c in collected:
             r = store.ingest(c.rows, source=c.source, today=estate.today,
                              tenants=set(estate.slugs), where=c.where)
-            results.append({"source": c.source, "rows": r.offered, "new": r.inserted,
-                            "already_stored": r.duplicates, "batch": r.batch_id,
-                            "notes": list(c.notes)})
+            outcomes.append({"source": c.source, "rows": r.offered, "new": r.inserted,
+                             "already_stored": r.duplicates, "batch": r.batch_id,
+                             "notes": list(c.notes)})
+        rollup = store.rollup(p.months)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
     finally:
         store.close()
+    offered = Counter(r.tenant for c in collected for r in c.rows)
+    _save(settings, "meter.collect", {"tenants": {
+        slug: {"ok": True, "period": p.id, "rows": offered.get(slug, 0), "meters": meters}
+        for slug, meters in _usage_by_tenant(rollup, estate, p, estate.slugs).items()}})
     if output is Output.json:
-        print_json({"period": p.id, "db": store.url, "collectors": results})
+        print_json({"period": p.id, "db": store.url, "collectors": outcomes})
         return
     console.print(table(f"Usage collected for {p.id} → {store.url}",
                         ["source", "rows", "new", "already stored", "note"],
                         [[r["source"], r["rows"], r["new"], r["already_stored"],
-                          "; ".join(r["notes"])] for r in results]))
-    new = sum(r["new"] for r in results)
+                          "; ".join(r["notes"])] for r in outcomes]))
+    new = sum(r["new"] for r in outcomes)
     console.print(f"{new} new row(s); run `faellesdrift bill --period {p.id} --compare`")
 
 
@@ -164,15 +184,8 @@ def meter_show(
         recent = store.batches() if batches else []
     finally:
         store.close()
-    usage = Usage.from_rollup(rollup, estate, p)
     meters = sorted({m for r in rollup for m in [r.meter]})
-    data = {}
-    for slug in ([tenant] if tenant else estate.slugs):
-        per = dict(usage.charged.get(slug, {}))
-        for qs in usage.kept.get(slug, {}).values():
-            for m, q in qs.items():
-                per[m] = per.get(m, 0) + q
-        data[slug] = {m: float(per[m]) for m in meters if m in per}
+    data = _usage_by_tenant(rollup, estate, p, [tenant] if tenant else estate.slugs)
     if output is Output.json:
         print_json({"period": p.id, "db": store.url, "counts": counts,
                     "units": {m: CATALOG[m].usage_unit for m in meters if m in CATALOG},
