@@ -23,10 +23,22 @@ ensure_sysctl() {
 }
 ensure_sysctl fs.inotify.max_user_instances 8192
 ensure_sysctl fs.inotify.max_user_watches 524288
+# The lab's emulated devices (42000-42999 by default) and the tests' own gear listen on
+# fixed ports inside the kernel's ephemeral range (32768-60999). Reserve 42000-47999 so the
+# kernel never hands one out as a client's source port: otherwise a device's bind fails
+# now and then with "Address already in use". Explicit binds still work.
+RESERVED=42000-47999
+have=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports)
+case ",$have," in
+    *",$RESERVED,"*) ;;
+    *) echo "${have:+$have,}$RESERVED" > /proc/sys/net/ipv4/ip_local_reserved_ports
+       echo "lab-prereqs: reserved ports $RESERVED for the lab (not used as ephemeral ports)" ;;
+esac
 conf=/etc/sysctl.d/60-faellesdrift-lab.conf
-if [ ! -f "$conf" ]; then
+if ! grep -q ip_local_reserved_ports "$conf" 2>/dev/null; then
     printf '%s\n' "# faellesdrift lab: one systemd per lab server (scripts/lab-prereqs.sh)" \
-        "fs.inotify.max_user_instances = 8192" "fs.inotify.max_user_watches = 524288" > "$conf"
+        "fs.inotify.max_user_instances = 8192" "fs.inotify.max_user_watches = 524288" \
+        "net.ipv4.ip_local_reserved_ports = $RESERVED" > "$conf"
 fi
 
 missing=""
