@@ -27,32 +27,10 @@ from fakenos.plugins.servers import ssh_server_paramiko
 from fakenos.plugins.shell.cmd_shell import CMDShell
 
 from faellesdrift.lab.devices import sshserver
+from faellesdrift.lab.devices.emulator import fast_tap
 
 USER = "gearadmin"
 PASSWORD = "gear-Secret-1"  # test-only credentials of a loopback emulator
-
-
-def _fast_tap(channel_stdio: Any, shell_stdin: Any, replied: threading.Event,
-              run_srv: threading.Event) -> None:
-    """fakenos's channel→shell copier without its 10 ms sleep per received byte."""
-    buffer = bytearray()
-    while run_srv.is_set():
-        byte = channel_stdio.read(1)
-        replied.wait(10)
-        if not byte or not channel_stdio.channel.active:
-            break
-        try:
-            if byte in (b"\r", b"\n"):
-                channel_stdio.write(b"\r\n")
-                shell_stdin.write(bytes(buffer + byte).decode("utf-8", "replace"))
-                buffer.clear()
-                replied.clear()
-            else:
-                channel_stdio.write(byte)
-                if byte != b"\x00":
-                    buffer += byte
-        except (OSError, EOFError):
-            break
 
 
 @dataclass
@@ -260,7 +238,7 @@ class Gear:
 
     def __init__(self, devices: dict[str, tuple[str, str]], port: int,
                  username: str = USER, password: str = PASSWORD) -> None:
-        ssh_server_paramiko.channel_to_shell_tap = _fast_tap
+        ssh_server_paramiko.channel_to_shell_tap = fast_tap
         sshserver.install()  # connection workers end when a client leaves (else pytest hangs)
         self.ports = {name: port + i for i, name in enumerate(sorted(devices))}
         self.devices = {name: Device(name, platform, parse_config(platform, text))
