@@ -4,6 +4,7 @@
 #                                   a cluster under $FAELLESDRIFT_PG_DIR (default /tmp/faellesdrift-pg)
 #                                   on 127.0.0.1:$FAELLESDRIFT_PG_PORT (default 54329, or the next
 #                                   free port), creates user+db faellesdrift, prints the URL last.
+#   scripts/postgres-up.sh install  only installs Debian's postgresql (starts nothing).
 #   scripts/postgres-up.sh stop     stops that cluster.
 # Use:  export FAELLESDRIFT_TEST_PG_URL=$(scripts/postgres-up.sh | tail -1)
 # PostgreSQL refuses to run as root: the server runs as the `postgres` user.
@@ -25,6 +26,7 @@ if [ -z "$(bindir)" ] || [ ! -x "$(bindir)/initdb" ]; then
   apt-get update -qq >&2
   apt-get install -y -qq postgresql >&2
 fi
+[ "${1:-}" = install ] && exit 0
 BIN=$(bindir)
 DATA=$DIR/data
 

@@ -9,28 +9,53 @@ from tests.conftest import TODAY
 runner = CliRunner()
 
 
-def test_validate_sample_exits_0_and_shows_warnings(sample_root):
+def test_validate_flags_the_samples_expired_exception_and_says_the_rest_runs(sample_root):
     result = runner.invoke(app, ["validate", "--root", str(sample_root)])
+    assert result.exit_code == 1, result.output  # CI flags the expired exception
+    assert "exception.expired" in result.output and "exception.expiring" in result.output
+    assert "the other commands run" in result.output
+    as_json = json.loads(runner.invoke(app, ["validate", "--root", str(sample_root),
+                                             "-o", "json"]).stdout)
+    assert (as_json["ok"], as_json["usable"]) == (False, True)
+    assert {f["rule"] for f in as_json["findings"] if f["severity"] == "error"} \
+        == {"exception.expired"}
+
+
+def test_validate_a_clean_community_exits_0(community_copy):
+    _drop_expired(community_copy)
+    result = runner.invoke(app, ["validate", "--root", str(community_copy)])
     assert result.exit_code == 0, result.output
-    assert "exception.expiring" in result.output
-    assert "valid" in result.output
+    assert "valid" in result.output and "exception.expiring" in result.output
+
+
+def _drop_expired(root):
+    """The sample without its deliberately expired exception (SAM-EX-002)."""
+    path = root / "tenants" / "samsoe.yaml"
+    text = path.read_text()
+    start = text.index("  - id: SAM-EX-002")
+    path.write_text(text[:start] + text[text.index("contracts:", start):])
 
 
 def test_exceptions_register_json(sample_root):
     result = runner.invoke(app, ["exceptions", "--root", str(sample_root), "-o", "json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
-    odd = {r["id"]: r for r in rows if r["tenant"] == "odder"}
-    assert odd["ODD-EX-002"]["status"] == "expiring"
-    assert odd["ODD-EX-001"]["approved_by"].startswith("Driftsudvalget")
+    rows = {r["id"]: r for r in json.loads(result.stdout)}
+    assert rows["VIB-EX-002"]["status"] == "expiring"
+    assert rows["SAM-EX-002"]["status"] == "expired"
+    assert rows["ODD-EX-001"]["status"] == "active"
+    assert rows["ODD-EX-001"]["approved_by"].startswith("Driftsudvalget")
 
 
-def test_exceptions_register_refuses_invalid_community(community_copy):
+def test_exceptions_register_lists_expired_and_refuses_invalid_community(community_copy):
     path = community_copy / "tenants" / "odder.yaml"
-    path.write_text(path.read_text().replace("expires: 2027-12-31", "expires: 2026-01-01"))
+    path.write_text(path.read_text().replace("expires: 2028-06-30", "expires: 2026-01-01"))
+    result = runner.invoke(app, ["exceptions", "--root", str(community_copy), "-o", "json"])
+    assert result.exit_code == 0, result.output
+    assert {r["id"]: r["status"] for r in json.loads(result.stdout)}["ODD-EX-001"] == "expired"
+    path.write_text(path.read_text().replace("population: ", "population: -"))
     result = runner.invoke(app, ["exceptions", "--root", str(community_copy)])
     assert result.exit_code == 1
-    assert "exception.expired" in result.output
+    assert "tenants/odder.yaml" in result.output and "faellesdrift validate" in result.output
 
 
 def test_tenant_new_scaffolds_a_valid_file(community_copy):
@@ -43,6 +68,7 @@ def test_tenant_new_scaffolds_a_valid_file(community_copy):
     text = (community_copy / "tenants" / "hedensted.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=")
     assert 'code: "0766"' in text
+    _drop_expired(community_copy)
     check = validate(community_copy, TODAY)
     assert check.ok, [f.one_line() for f in check.findings if f.severity == "error"]
     again = runner.invoke(app, ["tenant", "new", "0766", "--population", "1",

@@ -43,7 +43,7 @@ def test_hostile_file_fails_with_its_rule(case: Path, community_copy: Path):
                                       "--output", "json"])
     assert result.exit_code == 1, result.output
     assert "Traceback" not in result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     hits = [f for f in report["findings"] if f["rule"] == expected_rule(case)]
     assert hits, report["findings"]
     hit = hits[0]

@@ -1,13 +1,13 @@
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from faellesdrift.errors import ConfigError
-from faellesdrift.estate import ExceptionStatus, load_estate, validate
+from faellesdrift.errors import ConfigError, ValidationFailed
+from faellesdrift.estate import ExceptionStatus, expired_note, load_estate, validate
 from faellesdrift.municipalities import lookup, municipalities, normalize_code
-from tests.conftest import TODAY
+from tests.conftest import TODAY, day_after_expiry, expiry_of
 
 
 def test_98_municipalities_with_regions():
@@ -30,12 +30,11 @@ def test_bad_code_forms(raw):
         normalize_code(raw)
 
 
-def test_sample_validates_clean_with_expiring_warnings(sample_root):
+def test_sample_has_one_expired_exception_and_expiring_warnings(sample_root):
     result = validate(sample_root, TODAY)
-    assert result.ok, [f.one_line() for f in result.findings]
-    rules = {f.rule for f in result.findings}
-    assert "exception.expiring" in rules
-    assert all(f.severity == "warning" for f in result.findings)
+    errors = [f for f in result.findings if f.severity == "error"]
+    assert [(f.rule, f.message.split()[0]) for f in errors] == [("exception.expired", "SAM-EX-002")]
+    assert "exception.expiring" in {f.rule for f in result.findings}
     estate = result.estate
     assert len(estate.tenants) >= 8
     assert {d.platform for t in estate.tenants for d in t.network_devices} >= {
@@ -57,18 +56,41 @@ def test_effective_value_standard_and_exception(sample_root):
         estate.effective("net.ntp.servers", "nowhere01")
 
 
-def test_expired_exception_stops_applying(sample_root):
-    later = date(2026, 12, 20)  # ODD-EX-002 expired on 2026-12-17
+def test_expired_exception_stops_applying_but_not_the_estate(sample_root):
+    later = day_after_expiry("ODD-EX-002")
     result = validate(sample_root, later)
-    assert not result.ok
+    assert not result.ok  # validate still fails, so CI flags it
     assert any(f.rule == "exception.expired" and "ODD-EX-002" in f.message for f in result.findings)
+    estate = load_estate(sample_root, later)  # every other command still runs
+    assert estate.effective("net.snmp.communities", "odd-fire04").source == "standard"
+    assert "ODD-EX-002" in {k.record.id for k in estate.expired()}
+    assert "ODD-EX-002 (odder, net.snmp.communities, expired" in (expired_note(estate) or "")
 
 
-def test_exception_statuses_in_the_register(sample_root):
-    estate = load_estate(sample_root, TODAY)
-    statuses = {k.record.id: k.status for k in estate.exceptions()}
-    assert statuses["ODD-EX-002"] is ExceptionStatus.EXPIRING
-    assert statuses["ODD-EX-001"] is ExceptionStatus.ACTIVE
+def test_other_errors_still_stop_the_estate(community_copy):
+    odder = community_copy / "tenants" / "odder.yaml"
+    odder.write_text(odder.read_text().replace("population: ", "population: -"))
+    assert validate(community_copy).estate is None
+    with pytest.raises(ValidationFailed) as caught:
+        load_estate(community_copy, day_after_expiry("ODD-EX-002"))
+    assert all(f.rule != "exception.expired" for f in caught.value.findings)
+
+
+def test_exception_statuses_follow_the_date(sample_root):
+    expires = expiry_of("ODD-EX-002")
+    for day, status in ((expires - timedelta(days=31), ExceptionStatus.ACTIVE),
+                        (expires - timedelta(days=30), ExceptionStatus.EXPIRING),
+                        (expires, ExceptionStatus.EXPIRING),
+                        (expires + timedelta(days=1), ExceptionStatus.EXPIRED)):
+        statuses = {k.record.id: k.status for k in load_estate(sample_root, day).exceptions()}
+        assert statuses["ODD-EX-002"] is status, day
+
+
+def test_the_sample_loads_on_the_real_date(sample_root, monkeypatch):
+    monkeypatch.delenv("FAELLESDRIFT_TODAY")
+    estate = load_estate(sample_root)  # whatever has expired by now
+    assert "SAM-EX-002" in {k.record.id for k in estate.expired()}  # expired on purpose
+    assert estate.effective("srv.ssh.password_auth", "sam-citr08").source == "standard"
 
 
 def test_estate_is_immutable_and_shards(sample_root):

@@ -10,9 +10,10 @@ import getpass
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from faellesdrift import clock
 
 
 def who() -> str:
@@ -23,7 +24,7 @@ def who() -> str:
 def record(log: Path, *, command: str, tenant: str, target: str, change: Any,
            result: str, **extra: Any) -> dict:
     event = {
-        "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        "time": clock.stamp(),
         "who": who(), "command": command, "tenant": tenant, "target": target,
         "change": change, "result": result, **extra,
     }

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from faellesdrift import __version__
+from faellesdrift.commandline import RootOpt, TodayOpt, open_estate, set_today, settings_for
 from faellesdrift.community import STANDARDS_FILE
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import load_estate, today_from_env, validate
+from faellesdrift.estate import validate
 from faellesdrift.findings import has_errors
 from faellesdrift.lab.cli import lab_app
 from faellesdrift.loader import load_model
@@ -23,7 +22,6 @@ from faellesdrift.reports.cli import onboard_cmd, report_cmd
 from faellesdrift.scaffold import write_tenant
 from faellesdrift.schema import write_schemas
 from faellesdrift.servers.cli import servers_app, verify_cmd
-from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json, table
 
 app = typer.Typer(
@@ -32,35 +30,6 @@ app = typer.Typer(
 )
 tenant_app = typer.Typer(help="Create and inspect tenant definition files.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
-
-RootOpt = Annotated[
-    Path | None,
-    typer.Option("--root", envvar="FAELLESDRIFT_ROOT",
-                 help="Community repository (holds community.yaml and tenants/). "
-                      "Default: the nearest parent of the current directory."),
-]
-TodayOpt = Annotated[
-    str | None,
-    typer.Option("--today", help="Evaluate expiries as of this date (YYYY-MM-DD). "
-                                 "Default: today, or $FAELLESDRIFT_TODAY."),
-]
-
-
-def _today(raw: str | None) -> date:
-    if raw is None:
-        return today_from_env()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise fail(f"--today {raw!r}: use the form YYYY-MM-DD") from None
-
-
-def _settings(root: Path | None) -> Settings:
-    try:
-        return Settings.from_env(root)
-    except FaellesdriftError as exc:
-        raise fail(str(exc)) from None
-
 
 def _version(value: bool) -> None:
     if value:
@@ -81,15 +50,19 @@ def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
                  output: OutputOpt = Output.table) -> None:
     """Check the standards and every tenant file against the schema and the guardrails.
 
-    Exit code 0 when there are no errors (warnings allowed), 1 otherwise.
+    Exit code 0 when there are no errors (warnings allowed), 1 otherwise. Expired
+    exceptions are errors here, so CI flags them, but they stop no other command:
+    those commands apply the standard value instead ("usable" in the JSON).
     """
-    settings = _settings(root)
-    result = validate(settings.root, _today(today))
+    day = set_today(today)
+    settings = settings_for(root)
+    result = validate(settings.root, day)
     findings = sorted(result.findings, key=lambda f: (f.severity != "error", f.file, f.line or 0))
     errors = sum(f.severity == "error" for f in findings)
     warnings = len(findings) - errors
     if output is Output.json:
-        print_json({"ok": result.ok, "errors": errors, "warnings": warnings,
+        print_json({"ok": result.ok, "usable": result.estate is not None,
+                    "errors": errors, "warnings": warnings,
                     "tenants": len(result.estate.tenants) if result.estate else None,
                     "findings": [f.to_dict() for f in findings]})
     else:
@@ -102,6 +75,9 @@ def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
         tenants = f"{len(result.estate.tenants)} tenants, " if result.estate else ""
         verdict = "[green]valid[/]" if result.ok else "[red]invalid[/]"
         console.print(f"{verdict}: {tenants}{errors} error(s), {warnings} warning(s)")
+        if not result.ok and result.estate is not None:
+            console.print("only expired exceptions are in error: the other commands run and "
+                          "apply the standard value on their hosts")
     if has_errors(list(findings)):
         raise typer.Exit(1)
 
@@ -109,7 +85,7 @@ def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
 @app.command("schema")
 def schema_cmd(root: RootOpt = None) -> None:
     """Write JSON Schemas to schemas/ so editors validate tenant files while you type."""
-    settings = _settings(root)
+    settings = settings_for(root)
     for path in write_schemas(settings.root / "schemas"):
         console.print(f"wrote {path.relative_to(settings.root)}")
 
@@ -119,12 +95,11 @@ def exceptions_cmd(root: RootOpt = None, today: TodayOpt = None,
                    tenant: Annotated[str | None, typer.Option(help="Only this tenant (slug).")] = None,
                    output: OutputOpt = Output.table) -> None:
     """The exception register: every local exception, who approved it and its status."""
-    settings = _settings(root)
+    _, estate = open_estate(root, today, note=False)
     try:
-        estate = load_estate(settings.root, _today(today))
         kept = estate.exceptions(estate.tenant(tenant).slug if tenant else None)
     except FaellesdriftError as exc:
-        raise fail(f"{exc} — run `faellesdrift validate` for every finding", 1) from None
+        raise fail(str(exc)) from None
     rows = [{
         "tenant": k.tenant, "id": k.record.id, "control": k.record.control,
         "hosts": k.record.hosts, "value": k.record.value, "category": k.record.category,
@@ -153,12 +128,13 @@ def tenant_new(
     root: RootOpt = None, today: TodayOpt = None,
 ) -> None:
     """Scaffold tenants/<slug>.yaml for a municipality, valid from the start."""
-    settings = _settings(root)
+    day = set_today(today)
+    settings = settings_for(root)
     standards, findings = load_model(settings.root / STANDARDS_FILE, Standards, STANDARDS_FILE)
     if standards is None:
         raise fail(f"{findings[0].one_line()}", 1)
     try:
-        path = write_tenant(settings.root, code, population, standards, _today(today))
+        path = write_tenant(settings.root, code, population, standards, day)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
     console.print(f"wrote {path.relative_to(settings.root)} — add your servers and devices, "

@@ -2,12 +2,15 @@
 
 Every layer asks it one question — what is the effective value of control C
 for host H today? — and gets the standard value or an active exception's
-value, with where it came from. Expired exceptions never apply.
+value, with where it came from.
+
+Expired exceptions never apply: the standard value returns on their hosts. They
+are errors for ``validate`` (so CI flags them) but never stop the estate from
+building, so one municipality's lapsed paperwork holds up nobody's run.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -16,6 +19,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal
 
+from faellesdrift import clock
 from faellesdrift.community import Community, load_community
 from faellesdrift.errors import ConfigError, ValidationFailed
 from faellesdrift.findings import Finding, has_errors
@@ -67,17 +71,6 @@ class Effective:
     @property
     def is_exception(self) -> bool:
         return self.exception is not None
-
-
-def today_from_env() -> date:
-    """Today, or FAELLESDRIFT_TODAY (YYYY-MM-DD) for reproducible runs and tests."""
-    raw = os.environ.get("FAELLESDRIFT_TODAY")
-    if not raw:
-        return date.today()
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(f"FAELLESDRIFT_TODAY={raw!r}: use the form YYYY-MM-DD") from None
 
 
 @dataclass(frozen=True)
@@ -148,6 +141,10 @@ class Estate:
     def exceptions(self, tenant: str | None = None) -> tuple[KeptException, ...]:
         return tuple(k for k in self._exceptions if tenant is None or k.tenant == tenant)
 
+    def expired(self) -> tuple[KeptException, ...]:
+        """Exceptions that no longer apply (the standard value is used on their hosts)."""
+        return tuple(k for k in self._exceptions if k.status is ExceptionStatus.EXPIRED)
+
     def exceptions_for(self, host: str) -> tuple[KeptException, ...]:
         """Active (or expiring) exceptions that keep a local value on this host."""
         return tuple(k for (_, h), k in self._kept.items() if h == host)
@@ -167,31 +164,56 @@ class Estate:
         )
 
 
+#: the one error that leaves the estate usable: the exception just stops applying
+EXPIRED_RULE = "exception.expired"
+
+
+def blocking(findings: Iterable[Finding]) -> list[Finding]:
+    """Errors that stop the estate from building: every error but an expired exception."""
+    return [f for f in findings if f.severity == "error" and f.rule != EXPIRED_RULE]
+
+
 @dataclass(frozen=True)
 class Validation:
-    estate: Estate | None
+    estate: Estate | None  # built unless there are blocking errors
     findings: tuple[Finding, ...]
 
     @property
     def ok(self) -> bool:
-        return self.estate is not None
+        """No errors at all (expired exceptions count: CI must flag them)."""
+        return not has_errors(list(self.findings))
 
 
 def validate(root: Path, today: date | None = None, files: list[Path] | None = None
              ) -> Validation:
-    """Load, schema-check and run the guardrails. The estate exists only without errors."""
-    today = today or today_from_env()
+    """Load, schema-check and run the guardrails.
+
+    The estate is built when the only errors are expired exceptions; any other
+    error leaves it out.
+    """
+    today = today or clock.today()
     community, findings = load_community(root, files)
     if community is not None:
         findings += run_guardrails(community, today)
-    if community is None or has_errors(findings):
+    if community is None or blocking(findings):
         return Validation(None, tuple(findings))
     return Validation(Estate.build(community, today, findings), tuple(findings))
 
 
 def load_estate(root: Path, today: date | None = None) -> Estate:
-    """The estate, or ValidationFailed carrying the findings."""
+    """The estate every command works on, or ValidationFailed carrying the blocking findings."""
     result = validate(root, today)
     if result.estate is None:
-        raise ValidationFailed(list(result.findings))
+        raise ValidationFailed(blocking(result.findings) or list(result.findings))
     return result.estate
+
+
+def expired_note(estate: Estate) -> str | None:
+    """One line naming the expired exceptions a run ignores, or None when there are none."""
+    gone = estate.expired()
+    if not gone:
+        return None
+    names = "; ".join(f"{k.record.id} ({k.tenant}, {k.record.control}, expired "
+                      f"{k.record.expires})" for k in gone)
+    return (f"{len(gone)} expired exception(s) ignored, the standard value applies: {names} "
+            "— renew or remove them (faellesdrift validate)")

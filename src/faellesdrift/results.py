@@ -109,10 +109,10 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from faellesdrift import clock
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.settings import Settings
 
@@ -141,7 +141,7 @@ class ResultsError(FaellesdriftError):
 
 
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.stamp()
 
 
 def results_dir(settings: Settings) -> Path:

@@ -44,11 +44,11 @@ def counts(url: str) -> dict:
 def test_collect_twice_then_compare_and_export(env: dict) -> None:
     first = run("meter", "collect", "--period", "2026-11", "-o", "json")
     assert first.exit_code == 0, first.output
-    data = json.loads(first.output)
+    data = json.loads(first.stdout)
     estate = next(c for c in data["collectors"] if c["source"] == "estate")
     assert estate["rows"] == estate["new"] > 1000
     assert any("no Pulumi outputs yet" in n for c in data["collectors"] for n in c["notes"])
-    again = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").output)
+    again = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").stdout)
     assert all(c["new"] == 0 for c in again["collectors"])
     assert counts(env["url"])["rows"] == estate["rows"]
 
@@ -69,7 +69,7 @@ def test_collect_twice_then_compare_and_export(env: dict) -> None:
     assert sum(int(r["amount_dkk"].replace(".", "")) for r in hybrid) == 400_000_000
 
     js = run("bill", "--period", "2026-11", "--model", "hybrid", "--export", "json", "-o", "json")
-    bill = json.loads(js.output)
+    bill = json.loads(js.stdout)
     assert bill["invoice"] is False and bill["total"] == "4000000.00"
     assert Path(bill["export"]).exists()
     assert bill["tenants"][0]["lines"]
@@ -111,14 +111,14 @@ def test_pulumi_and_audit_collectors(env: dict) -> None:
          "result": "changed", "change": {}},
     ]
     log.write_text("".join(json.dumps(e) + "\n" for e in events))
-    data = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").output)
+    data = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").stdout)
     by = {c["source"]: c for c in data["collectors"]}
     assert by["pulumi:midt"]["new"] == 1
     assert by["audit"]["new"] == 2  # applied changes in November only
-    data = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").output)
+    data = json.loads(run("meter", "collect", "--period", "2026-11", "-o", "json").stdout)
     assert {c["source"]: c["new"] for c in data["collectors"]} == \
         {"estate": 0, "pulumi:midt": 0, "audit": 0}
-    shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").output)
+    shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").stdout)
     assert shown["usage"]["odder"]["change.applied"] == 2
     assert shown["usage"]["odder"]["platform.resource"] == 3
 
@@ -184,5 +184,5 @@ def test_meter_collect_saves_usage_per_tenant_for_the_reports(env: dict) -> None
     odder = saved["tenants"]["odder"]
     assert odder["ok"] is True and odder["period"] == "2026-11" and odder["rows"] > 0
     assert odder["meters"]["server.vcpu"] > 0 and odder["generated_at"]
-    shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").output)
+    shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").stdout)
     assert odder["meters"] == shown["usage"]["odder"]  # the same figures as `meter show`

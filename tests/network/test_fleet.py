@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-from datetime import date
 from pathlib import Path
 
 import pytest
 
 from faellesdrift import audit
-from faellesdrift.estate import Estate
+from faellesdrift.estate import Estate, load_estate
 from faellesdrift.network import Filters, Status, backup, compliance, remediate
-from faellesdrift.network.settings import load_network_estate
-from tests.conftest import REPO
+from tests.conftest import REPO, day_after_expiry
 from tests.network.conftest import lab_settings
 from tests.network.gear import Gear
 
@@ -100,7 +98,7 @@ def test_apply_fixes_drift_keeps_exceptions_and_audits(odder: Estate, odder_gear
 
 
 def test_expired_exception_lines_are_remediated(odder_gear: Gear, tmp_path: Path) -> None:
-    later, _ = load_network_estate(REPO, date(2026, 12, 20))  # ODD-EX-002 expired 2026-12-17
+    later = load_estate(REPO, day_after_expiry("ODD-EX-002"))
     settings = lab_settings(tmp_path, odder_gear)
     fleet = remediate(later, settings, Filters.of(host="odd-fire04"), apply=True)
     assert fleet.host("odd-fire04").status is Status.CHANGED

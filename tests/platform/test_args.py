@@ -32,7 +32,7 @@ def test_kept_exceptions_follow_the_estate(estate):
     core = next(d for d in a.devices if d.name == "aar-core01")
     citrix = next(s for s in a.servers if s.name == "aar-citr08")
     assert [(k.id, k.status) for k in core.kept] == [("AAR-EX-001", "active")]
-    assert [(k.id, k.status) for k in citrix.kept] == [("AAR-EX-002", "expiring")]
+    assert [(k.id, k.status) for k in citrix.kept] == [("AAR-EX-002", "active")]
     assert a.tags("device", core.kept).as_dict()["exceptions"] == "AAR-EX-001"
     assert all(not s.kept for s in a.servers if s.name != "aar-citr08")
 

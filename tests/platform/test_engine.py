@@ -286,13 +286,13 @@ def test_cli_plan_apply_json_and_exit_codes(world, monkeypatch):
 
     r = runner.invoke(platform_app, ["plan", "--tenant", "odder", *base])
     assert r.exit_code == 0, r.output
-    plan = json.loads(r.output)
+    plan = json.loads(r.stdout)
     assert plan["ok"] and plan["tenants"]["odder"]["create"] > 20
     assert "samsoe" not in plan["tenants"] or plan["tenants"]["samsoe"]["changes"] == 0
 
     r = runner.invoke(platform_app, ["apply", "--yes", *base])
     assert r.exit_code == 0, r.output
-    applied = json.loads(r.output)
+    applied = json.loads(r.stdout)
     assert applied["plan"]["ok"] and applied["apply"]["ok"]
     assert applied["apply"]["totals"]["create"] == applied["plan"]["totals"]["create"]
 
@@ -300,6 +300,6 @@ def test_cli_plan_apply_json_and_exit_codes(world, monkeypatch):
          "name: odd-core01, platform: arista_eos")
     r = runner.invoke(platform_app, ["apply", "--yes", *base])
     assert r.exit_code == 1, r.output
-    refused = json.loads(r.output)
+    refused = json.loads(r.stdout)
     assert refused["apply"] is None  # the plan already shows the protected replacement
     assert not refused["plan"]["ok"] and "protect" in json.dumps(refused["plan"]).lower()

@@ -51,8 +51,7 @@ def test_the_program_passes_every_policy_and_reports_kept_resources(odder_views)
     exempted = sorted((f.exempted_by, f.urn.rpartition("::")[2]) for f in findings)
     assert exempted == [("ODD-EX-001", "odder/device/odd-core01"),
                         ("ODD-EX-002", "odder/device/odd-fire04"),
-                        ("SAM-EX-001", "samsoe/device/sam-core01"),
-                        ("SAM-EX-002", "samsoe/server/sam-citr08")]
+                        ("SAM-EX-001", "samsoe/device/sam-core01")]  # SAM-EX-002 expired
 
 
 def test_platform_exceptions_are_reported_as_exempted(excepted):

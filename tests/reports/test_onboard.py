@@ -190,12 +190,21 @@ def test_exit_1_without_verdicts_is_a_failure(settings, fake):
 
 def test_an_invalid_community_stops_after_validate(settings, fake):
     path = settings.root / "tenants" / "odder.yaml"
-    path.write_text(path.read_text().replace("expires: 2027-12-31", "expires: 2026-01-01"))
+    path.write_text(path.read_text().replace("population: ", "population: -"))
     outcome, _out = _run(settings, fake(ALL), apply=True)
     assert [r.step.id for r in outcome.runs] == ["validate"]
-    assert "exception.expired" in outcome.failed[0].message
+    assert "population" in outcome.failed[0].message
     assert "in its tenant file" in outcome.failed[0].message
     assert fake.calls() == []
+
+
+def test_an_expired_exception_is_named_and_onboarding_goes_on(settings, fake):
+    path = settings.root / "tenants" / "odder.yaml"
+    path.write_text(path.read_text().replace("expires: 2028-06-30", "expires: 2026-01-01"))
+    outcome, out = _run(settings, fake(ALL), apply=True)
+    assert outcome.runs[0].step.id == "validate" and outcome.runs[0].status == "done"
+    assert "ODD-EX-001 (odder, net.ntp.servers, expired 2026-01-01)" in out
+    assert len(outcome.runs) > 1
 
 
 @pytest.mark.parametrize("tenant, message", [

@@ -39,12 +39,14 @@ def test_weights_sum_to_100_and_ids_are_unique():
     assert len({c.id for c in CRITERIA}) == len(CRITERIA)
 
 
-def test_sample_without_results_scores_definition_and_half_the_exceptions(settings):
+def test_sample_without_results_scores_definition_and_exceptions(settings):
     items = _by_slug(settings)
     assert len(items) == 9
+    # valid file (20) + exceptions: all active (10), one expiring (5), one expired (0, and
+    # the file is in error); the hardware lease ends after every target
+    want = {slug: 30 for slug in items} | {"viborg": 25, "samsoe": 0}
+    assert {slug: r.score for slug, r in items.items()} == want
     for r in items.values():
-        # valid file (20) + expiring exceptions (5); the hardware lease ends after every target
-        assert r.score == 25, (r.slug, r.to_dict())
         assert not r.ready
         net = _check(r, "network")
         assert not net.outcome.known
@@ -99,7 +101,7 @@ def test_a_clean_tenant_with_full_results_is_ready(settings):
 
 
 def test_an_invalid_tenant_file_loses_the_definition_points_and_says_why(settings):
-    _edit(settings.root, "odder", "expires: 2027-12-31", "expires: 2026-01-01")
+    _edit(settings.root, "odder", "expires: 2028-06-30", "expires: 2026-01-01")
     items = _by_slug(settings)
     d = _check(items["odder"], "definition")
     assert d.outcome.fraction == 0

@@ -138,7 +138,7 @@ def test_a_full_run_drops_pages_of_tenants_that_left(settings):
 
 def test_an_invalid_community_still_renders_with_a_banner(settings):
     path = settings.root / "tenants" / "odder.yaml"
-    path.write_text(path.read_text().replace("expires: 2027-12-31", "expires: 2026-01-01"))
+    path.write_text(path.read_text().replace("expires: 2028-06-30", "expires: 2026-01-01"))
     bad = settings.root / "tenants" / "broken.yaml"
     bad.write_text("code: [unclosed\n")
     site = build_site(settings, today=TODAY)
@@ -231,6 +231,6 @@ def test_report_command_prints_where_the_index_is(settings, monkeypatch):
     result = runner.invoke(app, ["report", "--root", str(settings.root), "--tenant", "odder",
                                  "--output-dir", str(settings.root / "out"), "-o", "json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["index"] == str(settings.root / "out" / "index.html")
+    assert json.loads(result.stdout)["index"] == str(settings.root / "out" / "index.html")
     result = runner.invoke(app, ["report", "--root", str(settings.root), "--model", "x"])
     assert result.exit_code == 1 and "--model 'x' is not an allocation model" in result.output

@@ -20,7 +20,7 @@ from faellesdrift.servers.hostvars import (
     inventory,
     select,
 )
-from tests.conftest import TODAY
+from tests.conftest import TODAY, day_after_expiry, expiry_of
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeOperatorKeyForTests operator"
 
@@ -69,7 +69,7 @@ def test_a_standard_host_gets_the_community_defaults(estate: Estate) -> None:
 def test_a_host_with_an_exception_keeps_the_exceptions_value(estate: Estate) -> None:
     b = baseline(estate, "aar-citr08")
     kept = b.get("srv.ssh.password_auth")
-    assert (kept.value, kept.source, kept.expires) == (True, "AAR-EX-002", date(2026, 12, 15))
+    assert (kept.value, kept.source, kept.expires) == (True, "AAR-EX-002", expiry_of("AAR-EX-002"))
     assert b.exceptions == (kept,)
     hv = b.host_vars([KEY])
     assert hv["fd_ssh_password_auth"] is True
@@ -82,7 +82,7 @@ def test_a_host_with_an_exception_keeps_the_exceptions_value(estate: Estate) -> 
 def test_an_expired_exception_no_longer_keeps_its_value(sample_root: Path) -> None:
     community, _ = load_community(sample_root)
     assert community is not None
-    estate = Estate.build(community, date(2026, 12, 16))  # AAR-EX-002 expired 2026-12-15
+    estate = Estate.build(community, day_after_expiry("AAR-EX-002"))
     kept = baseline(estate, "aar-citr08").get("srv.ssh.password_auth")
     assert (kept.value, kept.source) == (False, "standard")
 

@@ -38,7 +38,7 @@ from faellesdrift.servers.cli import servers_app, verify_cmd
 from faellesdrift.servers.hostvars import select
 from faellesdrift.servers.runner import run
 from faellesdrift.settings import Settings
-from tests.conftest import REPO, TODAY
+from tests.conftest import REPO, TODAY, expiry_of
 
 pytestmark = pytest.mark.lab
 
@@ -207,14 +207,16 @@ def test_verify_passes_and_reports_the_exception_kept_value(scenario: Scenario) 
     assert all(h["status"] == "passed" and h["failed"] == 0 for h in hosts.values()), out
     (kept,) = hosts[EXCEPTION_HOST]["exceptions_kept"]
     assert kept == {"control": "srv.ssh.password_auth", "exception": "AAR-EX-002",
-                    "value": True, "expires": "2026-12-15", "verified": True}
+                    "value": True, "expires": expiry_of("AAR-EX-002").isoformat(),
+                    "verified": True}
     pw = [c for c in hosts[EXCEPTION_HOST]["checks"] if c["control"] == "srv.ssh.password_auth"]
     assert len(pw) == 2 and all(c["source"] == "AAR-EX-002" for c in pw)
     assert hosts["aar-file01"]["exceptions_kept"] == []
     # the table for people says so too
     code, text = verify_cli(scenario, "verify (aarhus, table)", "--tenant", "aarhus")
     assert code == 0, text
-    assert "srv.ssh.password_auth = true by AAR-EX-002 until 2026-12-15" in text, text
+    until = expiry_of("AAR-EX-002").isoformat()
+    assert f"srv.ssh.password_auth = true by AAR-EX-002 until {until}" in text, text
 
 
 def test_logs_reach_the_shared_siem(scenario: Scenario) -> None:

@@ -148,5 +148,5 @@ def test_plan_results_mark_the_drifting_controls(selection: Selection) -> None:
     citr = next(h for h in aarhus["hosts"] if h["host"] == "aar-citr08")
     assert citr["compliant"] is None and citr["exceptions"] == ["AAR-EX-002"]
     pw = next(r for r in citr["controls"] if r["control"] == "srv.ssh.password_auth")
-    assert (pw["source"], pw["exception_status"]) == ("AAR-EX-002", "expiring")
+    assert (pw["source"], pw["exception_status"]) == ("AAR-EX-002", "active")
     assert payload["tenants"]["odder"]["hosts"][0]["status"] == "unreachable"

@@ -15,7 +15,7 @@ from faellesdrift.servers.errors import ServersError
 from faellesdrift.servers.hostvars import select
 from faellesdrift.servers.verify import VerifyResult, parse_report, results_payload
 from faellesdrift.settings import Settings
-from tests.conftest import TODAY
+from tests.conftest import TODAY, expiry_of
 
 
 def _rec(host: str, control: str, outcome: str = "passed", source: str = "standard",
@@ -48,7 +48,7 @@ def test_verify_summary_reports_exception_kept_values(selection) -> None:
     assert citr.status == "passed" and citr.passed == 3
     (kept,) = citr.kept
     assert (kept.control, kept.exception, kept.value, kept.expires, kept.verified) == (
-        "srv.ssh.password_auth", "AAR-EX-002", True, "2026-12-15", True)
+        "srv.ssh.password_auth", "AAR-EX-002", True, expiry_of("AAR-EX-002").isoformat(), True)
     assert hosts["odd-file01"].status == "unreachable"
     assert hosts["odd-dc02"].status == "not run"
     result = VerifyResult("v1", hosts)

@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from faellesdrift.commandline import open_estate
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import load_estate
 from faellesdrift.lab.core import Lab
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.plan import plan_from_estate
@@ -46,9 +46,9 @@ def up_cmd(
 ) -> None:
     """Bring up the lab for the tenants in this repository (again: creates only what is missing)."""
     started = time.monotonic()
+    settings, estate = open_estate(None)
     try:
-        settings = Settings.from_env()
-        plan = plan_from_estate(load_estate(settings.root), servers_per_tenant, tenant)
+        plan = plan_from_estate(estate, servers_per_tenant, tenant)
         if dry_run:
             _print_plan(plan, output)
             return

@@ -61,11 +61,13 @@ def _tenant(estate: Estate, tenant: Tenant, limit: int | None) -> TenantSpec:
 
 
 def _pick(estate: Estate, servers: list[Server], limit: int | None) -> list[Server]:
-    """At most ``limit`` servers: those an active exception keeps a local value on first,
-    so a small lab still shows kept values end to end; then in file order."""
+    """At most ``limit`` servers: those an exception names first (active or expired), so a
+    small lab shows kept values, and standard values returning, end to end; then in file
+    order. The choice does not depend on the date, so the lab stays the same as time passes."""
     if limit is None:
         return list(servers)
-    kept = [s for s in servers if estate.exceptions_for(s.name)]
+    named = {h for k in estate.exceptions() for h in k.record.hosts}
+    kept = [s for s in servers if s.name in named]
     return (kept + [s for s in servers if s not in kept])[:limit]
 
 

@@ -10,7 +10,6 @@ Wire into the main app with::
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -18,8 +17,9 @@ from typing import Annotated
 import typer
 
 from faellesdrift import results
-from faellesdrift.errors import FaellesdriftError, ValidationFailed
-from faellesdrift.estate import Estate, load_estate, today_from_env
+from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
+from faellesdrift.errors import FaellesdriftError
+from faellesdrift.estate import Estate
 from faellesdrift.metering.collect import collect
 from faellesdrift.metering.export import (
     bill_dict,
@@ -47,9 +47,6 @@ from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print
 meter_app = typer.Typer(help="Collect per-tenant usage into the metering database and show it.",
                         no_args_is_help=True)
 
-RootOpt = Annotated[Path | None, typer.Option(
-    "--root", envvar="FAELLESDRIFT_ROOT",
-    help="Community repository (holds community.yaml and tenants/).")]
 DbOpt = Annotated[str | None, typer.Option(
     "--db", envvar=DB_ENV, show_envvar=True,
     help="Database URL: sqlite:///PATH or postgresql+psycopg://USER:PW@HOST:PORT/DB. "
@@ -57,8 +54,6 @@ DbOpt = Annotated[str | None, typer.Option(
 PeriodOpt = Annotated[str | None, typer.Option(
     "--period", help="Month (2027-01); bill also takes a quarter (2027-Q1) or a year (2027). "
                      "Default: the current month.")]
-TodayOpt = Annotated[str | None, typer.Option(
-    "--today", help="Evaluate as of this date (YYYY-MM-DD). Default: $FAELLESDRIFT_TODAY or today.")]
 
 
 class Fmt(str, Enum):
@@ -67,17 +62,7 @@ class Fmt(str, Enum):
 
 
 def _setup(root: Path | None, today: str | None) -> tuple[Settings, Estate]:
-    try:
-        day = date.fromisoformat(today) if today else today_from_env()
-    except ValueError:
-        raise fail(f"--today {today!r}: use the form YYYY-MM-DD", 1) from None
-    try:
-        settings = Settings.from_env(root)
-        return settings, load_estate(settings.root, day)
-    except ValidationFailed as exc:
-        raise fail(f"{exc} — run `faellesdrift validate` for every finding", 1) from None
-    except FaellesdriftError as exc:
-        raise fail(str(exc), 1) from None
+    return open_estate(root, today)
 
 
 def _period(raw: str | None, estate: Estate) -> Period:

@@ -150,7 +150,7 @@ def collect_audit(ctx: Context) -> list[Collected]:
         return [Collected("audit", notes=(f"no audit log yet ({log})",))]
     first, last = ctx.period.start.isoformat(), ctx.period.end.isoformat()
     known = set(ctx.estate.slugs)
-    rows, skipped = [], 0
+    rows, skipped, later = [], 0, 0
     try:
         events = list(_audit_lines(log))
     except (OSError, UnicodeDecodeError) as exc:
@@ -163,10 +163,14 @@ def collect_audit(ctx: Context) -> list[Collected]:
             continue
         when = str(event.get("time", ""))
         try:
-            day = datetime.fromisoformat(when).date().isoformat()
+            stamped = datetime.fromisoformat(when)
         except ValueError:
             raise UsageRejected(f"{log}:{lineno} [time]: {when!r} is not an ISO time") from None
+        day = (stamped.astimezone() if stamped.tzinfo else stamped).date().isoformat()
         if not first <= day <= last:
+            continue
+        if day > ctx.estate.today.isoformat():
+            later += 1  # written by a what-if run dated after this run's today
             continue
         tenant = event.get("tenant")
         if tenant not in known:
@@ -176,8 +180,12 @@ def collect_audit(ctx: Context) -> list[Collected]:
         rows.append(usage_row("audit", day, tenant, "change.applied",
                               str(event.get("target") or tenant)[:200], 1,
                               key=f"audit:{day}:{digest}"))
-    notes = (f"{skipped} applied change(s) without a known tenant not metered",) if skipped else ()
-    return [Collected("audit", rows, notes, where=str(log))]
+    notes = []
+    if skipped:
+        notes.append(f"{skipped} applied change(s) without a known tenant not metered")
+    if later:
+        notes.append(f"{later} applied change(s) dated after {ctx.estate.today} not metered yet")
+    return [Collected("audit", rows, tuple(notes), where=str(log))]
 
 
 def _audit_lines(log: Path) -> Iterator[tuple[int, str, dict | None]]:

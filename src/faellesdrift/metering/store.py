@@ -19,7 +19,7 @@ import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Self
@@ -42,7 +42,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from faellesdrift import audit
+from faellesdrift import audit, clock
 from faellesdrift.metering.errors import StoreError
 from faellesdrift.metering.usage import UsageRow, check_rows
 
@@ -218,7 +218,7 @@ class Store:
             with self._transaction() as conn:
                 batch_id = conn.execute(Batch.__table__.insert().values(
                     source=source[:80], periods=periods, who=audit.who()[:80],
-                    started_at=datetime.now(UTC), rows_offered=len(rows),
+                    started_at=clock.now(), rows_offered=len(rows),
                     rows_inserted=0)).inserted_primary_key[0]
                 raw = conn.connection.driver_connection
                 if self.dialect == "sqlite":

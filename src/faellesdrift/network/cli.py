@@ -10,15 +10,15 @@ or was unreachable (and, for compliance, when any device is not compliant);
 from __future__ import annotations
 
 import logging
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from faellesdrift import results
+from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import Estate, load_estate, today_from_env
+from faellesdrift.estate import Estate
 from faellesdrift.network.backup import backup
 from faellesdrift.network.compliance import compliance
 from faellesdrift.network.filters import Filters
@@ -27,7 +27,7 @@ from faellesdrift.network.inventory import build
 from faellesdrift.network.redact import redact
 from faellesdrift.network.remediate import remediate
 from faellesdrift.network.results import FleetResult, HostResult
-from faellesdrift.network.settings import NetworkSettings, load_network_estate
+from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
 
@@ -38,11 +38,6 @@ network_app = typer.Typer(
 inventory_app = typer.Typer(help="Nornir and Ansible inventories generated from the estate.",
                             no_args_is_help=True)
 
-RootOpt = Annotated[Path | None, typer.Option(
-    "--root", envvar="FAELLESDRIFT_ROOT",
-    help="Community repository (holds community.yaml and tenants/).")]
-TodayOpt = Annotated[str | None, typer.Option(
-    "--today", help="Evaluate exception expiries as of this date (YYYY-MM-DD).")]
 TenantOpt = Annotated[list[str] | None, typer.Option(
     "--tenant", "-t", help="Only this tenant's devices (slug); repeat for more.")]
 SiteOpt = Annotated[list[str] | None, typer.Option(
@@ -75,13 +70,8 @@ def _style(status: str) -> str:
 def _prepare(root: Path | None, today: str | None, target: str | None, workers: int,
              tenant, site, role, platform, host
              ) -> tuple[Estate, NetworkSettings, Filters, Settings]:
+    settings, estate = open_estate(root, today)
     try:
-        day: date = date.fromisoformat(today) if today else today_from_env()
-    except ValueError:
-        raise fail(f"--today {today!r}: use the form YYYY-MM-DD") from None
-    try:
-        settings = Settings.from_env(root)
-        estate, expired = load_network_estate(settings.root, day)
         net = NetworkSettings.from_settings(settings, target=target, workers=workers)
         filters = Filters.of(tenant, site, role, platform, host)
         selected = filters.select(estate)
@@ -89,9 +79,6 @@ def _prepare(root: Path | None, today: str | None, target: str | None, workers: 
         raise fail(str(exc)) from None
     if not selected:
         raise fail(f"no network device matches {filters.describe()}")
-    for f in expired:
-        err_console.print(f"[yellow]warning:[/] {f.message} — no longer applies: its lines "
-                          "are drift here", highlight=False)
     return estate, net, filters, settings
 
 
@@ -272,13 +259,9 @@ def inventory_build_cmd(
     root: RootOpt = None, today: TodayOpt = None, output: OutputOpt = Output.table,
 ) -> None:
     """Write inventory/ (Nornir SimpleInventory + Ansible inventory) from the estate."""
+    settings, estate = open_estate(root, today)
     try:
-        day = date.fromisoformat(today) if today else today_from_env()
-    except ValueError:
-        raise fail(f"--today {today!r}: use the form YYYY-MM-DD") from None
-    try:
-        settings = Settings.from_env(root)
-        result = build(load_estate(settings.root, day), settings.root, check=check)
+        result = build(estate, settings.root, check=check)
     except FaellesdriftError as exc:
         raise fail(str(exc)) from None
     if output is Output.json:

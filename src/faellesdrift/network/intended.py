@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import lru_cache
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import jinja2
 
+from faellesdrift import clock
 from faellesdrift.estate import Estate, Host
 from faellesdrift.network.errors import ControlValueError
 from faellesdrift.network.filters import Filters
@@ -165,7 +165,7 @@ def intended(estate: Estate, settings: NetworkSettings, filters: Filters | None 
     No device is contacted. A control value that cannot be rendered fails that
     device only.
     """
-    started = datetime.now(UTC)
+    started = clock.now()
     results = []
     env = environment()
     for host in (filters or Filters()).select(estate):
@@ -185,5 +185,5 @@ def intended(estate: Estate, settings: NetworkSettings, filters: Filters | None 
         results.append(HostResult(host.name, host.tenant, it.platform, Status.OK, "rendered",
                                   exceptions=it.exceptions, details=details))
     return FleetResult("network intended", tuple(results), started,
-                       datetime.now(UTC), "none (no device contacted)",
+                       clock.now(), "none (no device contacted)",
                        {"directory": str(settings.intended_dir) if write else None})

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from faellesdrift import clock
 from faellesdrift.network.redact import redact_lines
 
 
@@ -90,7 +91,7 @@ class HostResult:
 class FleetResult:
     command: str
     hosts: tuple[HostResult, ...]
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    started: datetime = field(default_factory=clock.now)
     finished: datetime | None = None
     target: str = ""
     details: dict[str, Any] = field(default_factory=dict)
@@ -115,7 +116,7 @@ class FleetResult:
 
     @property
     def seconds(self) -> float:
-        end = self.finished or datetime.now(UTC)
+        end = self.finished or clock.now()
         return (end - self.started).total_seconds()
 
     def host(self, name: str) -> HostResult:
@@ -167,5 +168,5 @@ class FleetResult:
                 "exceptions": list(h.exceptions),
                 "controls": [c.to_dict() for c in h.controls]})
             entry["ok"] = entry["ok"] and h.compliant is True
-        generated = (self.finished or datetime.now(UTC)).isoformat(timespec="seconds")
+        generated = (self.finished or clock.now()).isoformat(timespec="seconds")
         return {"generated_at": generated, "tenants": tenants}

@@ -14,7 +14,6 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import paramiko
 from netmiko.exceptions import (
@@ -30,6 +29,7 @@ from nornir.core.task import Result, Task
 from nornir.plugins.runners import ThreadedRunner
 from nornir_netmiko.connections import Netmiko
 
+from faellesdrift import clock
 from faellesdrift.estate import Estate
 from faellesdrift.estate import Host as EstateHost
 from faellesdrift.network.connect import endpoints, load_credentials
@@ -89,7 +89,7 @@ def netmiko_extras(settings: NetworkSettings) -> dict:
 def run(estate: Estate, settings: NetworkSettings, filters: Filters | None, command: str,
         job: Job) -> FleetResult:
     """Select devices, run ``job`` on each in parallel, return one result per device."""
-    started = datetime.now(UTC)
+    started = clock.now()
     filters = filters or Filters()
     hosts = filters.select(estate)
     for h in hosts:
@@ -113,7 +113,7 @@ def run(estate: Estate, settings: NetworkSettings, filters: Filters | None, comm
                     else (Status.FAILED, "no result")
                 results[name] = HostResult(name, h.tenant, h.spec.platform, status, reason)
     ordered = tuple(results[h.name] for h in hosts)
-    return FleetResult(command, ordered, started, datetime.now(UTC), target,
+    return FleetResult(command, ordered, started, clock.now(), target,
                        {"filters": filters.describe(), "workers": settings.workers})
 
 

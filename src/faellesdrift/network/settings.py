@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, replace
-from datetime import date
 from pathlib import Path
 from typing import Literal
 
-from faellesdrift.community import load_community
-from faellesdrift.errors import ValidationFailed
-from faellesdrift.estate import Estate, validate
-from faellesdrift.findings import Finding
 from faellesdrift.network.errors import NetworkError
 from faellesdrift.settings import Settings
 
@@ -61,23 +56,3 @@ class NetworkSettings:
     def lab_dir(self) -> Path:
         return self.state_dir / "lab"
 
-
-def load_network_estate(root: Path, today: date) -> tuple[Estate, tuple[Finding, ...]]:
-    """The estate for a network run, even when some exceptions have expired.
-
-    The guardrails count an expired exception as an error, which stops
-    ``load_estate``. For the network an expired exception is not a reason to
-    stop: it no longer applies (``effective`` returns the standard), so its
-    lines are drift and remediation removes them. Any other error still stops
-    the run. Returns the estate and the expired-exception findings to report.
-    """
-    result = validate(root, today)
-    if result.estate is not None:
-        return result.estate, ()
-    errors = [f for f in result.findings if f.severity == "error"]
-    if not errors or any(f.rule != "exception.expired" for f in errors):
-        raise ValidationFailed(list(result.findings))
-    community, _ = load_community(root)
-    if community is None:  # pragma: no cover - validate would have said so
-        raise ValidationFailed(list(result.findings))
-    return Estate.build(community, today, result.findings), tuple(errors)

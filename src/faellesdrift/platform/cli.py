@@ -6,7 +6,7 @@ Mount with ``app.add_typer(platform_app, name="pulumi")`` (onboarding calls
 
 Exit codes: 0 the run did what was asked; 1 it ran and failed (a mandatory policy
 violation, a resource error, a declined apply); 2 it could not start (bad option,
-invalid tenant files, no Pulumi CLI).
+no Pulumi CLI); invalid tenant files exit 1 as in every command.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Annotated, Any
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from faellesdrift.commandline import RootOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import load_estate
 from faellesdrift.platform import engine
 from faellesdrift.platform.engine import RunOptions, RunResult
 from faellesdrift.settings import Settings
@@ -38,19 +38,12 @@ TenantOpt = Annotated[list[str] | None, typer.Option(
 BackendOpt = Annotated[str | None, typer.Option(
     "--backend", help="State backend URL (file://, s3://, postgres://). Default: "
                       "$PULUMI_BACKEND_URL, else file://<state>/pulumi.")]
-RootOpt = Annotated[Path | None, typer.Option(
-    "--root", envvar="FAELLESDRIFT_ROOT",
-    help="Community repository (holds community.yaml and Pulumi.yaml).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
 
 
 def _prepare(root: Path | None, stack: str, tenant: list[str] | None, backend: str | None
              ) -> tuple[Settings, RunOptions, list[str], set[str]]:
-    try:
-        settings = Settings.from_env(root)
-        estate = load_estate(settings.root)
-    except FaellesdriftError as exc:
-        raise fail(f"{exc} — run `faellesdrift validate` for every finding") from None
+    settings, estate = open_estate(root)
     unknown = sorted(set(tenant or ()) - set(estate.slugs))
     if unknown:
         raise fail(f"--tenant {', '.join(unknown)}: no such tenant; known: "

@@ -15,26 +15,11 @@ from typing import Annotated
 
 import typer
 
+from faellesdrift.commandline import RootOpt, TodayOpt, set_today, settings_for
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import today_from_env
 from faellesdrift.reports.onboard import onboard
 from faellesdrift.reports.site import build_site
-from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json
-
-RootOpt = Annotated[
-    Path | None,
-    typer.Option("--root", envvar="FAELLESDRIFT_ROOT",
-                 help="Community repository (holds community.yaml and tenants/). "
-                      "Default: the nearest parent of the current directory."),
-]
-
-
-def _settings(root: Path | None) -> Settings:
-    try:
-        return Settings.from_env(root)
-    except FaellesdriftError as exc:
-        raise fail(str(exc)) from None
 
 
 def _command_probe(ctx: typer.Context):
@@ -62,7 +47,7 @@ def report_cmd(
                         "equal_plus_population. Default: the community's default_model.")] = None,
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", help="Where to write the site. Default: <state>/reports/.")] = None,
-    root: RootOpt = None,
+    root: RootOpt = None, today: TodayOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
     """Write the transparency report (static HTML) and print where its index is.
@@ -71,10 +56,11 @@ def report_cmd(
     and the decision log. Sections whose data does not exist yet say which
     command produces it.
     """
-    settings = _settings(root)
+    day = set_today(today)
+    settings = settings_for(root)
     try:
         site = build_site(settings, tenants=tenant or None, model=model, output_dir=output_dir,
-                          today=today_from_env())
+                          today=day)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
     if output is Output.json:
@@ -101,7 +87,7 @@ def onboard_cmd(
     skipped on the next --apply; a failed step runs again. Exit code 0 only when every
     step asked for succeeded.
     """
-    settings = _settings(root)
+    settings = settings_for(root)
     try:
         outcome = onboard(settings, tenant, apply=apply, restart=restart,
                           probe=_command_probe(ctx),

@@ -15,10 +15,10 @@ from datetime import date
 from functools import cached_property
 from pathlib import Path
 
-from faellesdrift import audit, results
+from faellesdrift import audit, clock, results
 from faellesdrift.community import load_community
 from faellesdrift.errors import ConfigError
-from faellesdrift.estate import Estate, today_from_env
+from faellesdrift.estate import Estate
 from faellesdrift.findings import Finding
 from faellesdrift.guardrails import run_guardrails
 from faellesdrift.settings import Settings
@@ -149,7 +149,7 @@ def gather(settings: Settings, *, today: date | None = None,
     or a requested tenant does not exist; a community with errors is still reported."""
     from faellesdrift.reports.onboard import load_record  # the reports' own records
 
-    today = today or today_from_env()
+    today = today or clock.today()
     community, findings = load_community(settings.root)
     if community is None:
         first = findings[0].one_line() if findings else "community.yaml cannot be read"

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from faellesdrift import results
+from faellesdrift import clock, results
 from faellesdrift.community import STANDARDS_FILE, TENANTS_DIR
 from faellesdrift.errors import ConfigError, FaellesdriftError
-from faellesdrift.estate import today_from_env, validate
+from faellesdrift.estate import blocking, expired_note, validate
 from faellesdrift.settings import Settings
 
 Phase = Literal["plan", "apply"]
@@ -57,7 +57,7 @@ class Step:
     drift_ok: str | None = None  # results kind: exit 1 with a verdict for every host = ran
 
     def command(self, tenant: str) -> tuple[str, ...]:
-        month = today_from_env().strftime("%Y-%m")
+        month = clock.today().strftime("%Y-%m")
         return tuple(a.replace("{tenant}", tenant).replace("{month}", month) for a in self.argv)
 
     def shown(self, tenant: str) -> str:
@@ -250,7 +250,7 @@ class Runner:
         env = dict(os.environ)
         env["FAELLESDRIFT_ROOT"] = str(self.settings.root)
         env["FAELLESDRIFT_STATE"] = str(self.settings.state_dir)
-        env.setdefault("FAELLESDRIFT_TODAY", today_from_env().isoformat())
+        env.setdefault("FAELLESDRIFT_TODAY", clock.today().isoformat())
         env["NO_COLOR"] = "1"
         env["COLUMNS"] = env.get("COLUMNS", "120")
         return env
@@ -370,7 +370,7 @@ class Runner:
 
 def _validate(runner: Runner) -> str:
     result = validate(runner.settings.root)
-    errors = [f for f in result.findings if f.severity == "error"]
+    errors = blocking(result.findings)
     if errors:
         mine = [f for f in errors if f.file.startswith(f"{TENANTS_DIR}/{runner.tenant}.")]
         shown = (mine or errors)[:5]
@@ -381,6 +381,8 @@ def _validate(runner: Runner) -> str:
                           f"{shown[0].one_line()}")
     assert result.estate is not None
     result.estate.tenant(runner.tenant)
+    if note := expired_note(result.estate):
+        runner.say(f"    {note}")
     warnings = [f for f in result.findings if f.file.startswith(f"{TENANTS_DIR}/{runner.tenant}.")]
     for f in warnings:
         runner.say(f"    warning: {f.one_line()}")

@@ -25,7 +25,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from faellesdrift import __version__
+from faellesdrift import __version__, clock
 from faellesdrift.estate import ExceptionStatus, KeptException
 from faellesdrift.reports import contracts as contracts_mod
 from faellesdrift.reports import costs as costs_mod
@@ -421,7 +421,7 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
     common = {
         "community": est.standards, "today": inputs.today, "deadline": DEADLINE,
         "days_left": days_left(inputs.today), "version": __version__,
-        "generated": datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
+        "generated": clock.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "valid": inputs.valid, "community_errors": inputs.community_errors(),
         "errors": [f for f in inputs.findings if f.severity == "error"],
         "unparsed": inputs.unparsed, "audit_error": inputs.audit_error,

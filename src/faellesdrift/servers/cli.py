@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Annotated, Self
 
@@ -17,8 +16,9 @@ from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 
+from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import Estate, load_estate, today_from_env
+from faellesdrift.estate import Estate
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.hostvars import Selection, select
 from faellesdrift.servers.results import HostResult, Mode, RunResult
@@ -32,11 +32,6 @@ servers_app = typer.Typer(
          "with Ansible: plan shows the drift, apply fixes it.",
     no_args_is_help=True)
 
-RootOpt = Annotated[Path | None, typer.Option(
-    "--root", envvar="FAELLESDRIFT_ROOT",
-    help="Community repository (holds community.yaml, tenants/ and playbooks/).")]
-TodayOpt = Annotated[str | None, typer.Option(
-    "--today", help="Evaluate exception expiries as of this date (YYYY-MM-DD).")]
 TenantOpt = Annotated[list[str] | None, typer.Option(
     "--tenant", "-t", help="Only this tenant's servers (slug); repeat for more.")]
 HostOpt = Annotated[list[str] | None, typer.Option(
@@ -65,13 +60,8 @@ def _style(status: str) -> str:
 
 def _prepare(root: Path | None, today: str | None, tenants: list[str] | None,
              hosts: list[str] | None) -> tuple[Settings, Estate, Access, Selection]:
+    settings, estate = open_estate(root, today)
     try:
-        day: date | None = date.fromisoformat(today) if today else today_from_env()
-    except ValueError:
-        raise fail(f"--today {today!r}: use the form YYYY-MM-DD") from None
-    try:
-        settings = Settings.from_env(root)
-        estate = load_estate(settings.root, day)
         access = Access.from_lab(settings)
         selection = select(estate, tenants=tenants or (), hosts=hosts or (),
                            reachable=access.servers, connect_user=access.user)

@@ -18,11 +18,10 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from faellesdrift import audit, results
+from faellesdrift import audit, clock, results
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.errors import ServersError
 from faellesdrift.servers.hostvars import Selection, inventory
@@ -81,7 +80,7 @@ def _ansible_playbook() -> str:
 
 
 def new_run_id(mode: Mode) -> str:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = clock.now().strftime("%Y%m%dT%H%M%S")
     return f"{stamp}-{mode}-{os.getpid()}-{os.urandom(2).hex()}"
 
 
