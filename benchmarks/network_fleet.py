@@ -41,7 +41,7 @@ from pathlib import Path
 import yaml
 from netmiko import ConnectHandler
 
-from faellesdrift.estate import Estate
+from faellesdrift.estate import Estate, load_estate
 from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir
 from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.network import Filters, backup, compliance
@@ -52,7 +52,7 @@ from faellesdrift.network.platforms import platform_spec
 from faellesdrift.network.redact import for_backup
 from faellesdrift.network.results import HostResult, Status
 from faellesdrift.network.runner import netmiko_extras, read_running, run, session
-from faellesdrift.network.settings import NetworkSettings, load_network_estate
+from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="fd-netbench-"))
     state = work / "state"
     root = synthetic_community(work, args.devices)
-    estate, _ = load_network_estate(root, TODAY)
+    estate = load_estate(root, TODAY)
     base = Settings(root=root, state_dir=state, cache_dir=cache_dir())
     settings = NetworkSettings.from_settings(base, target="lab", workers=args.workers,
                                              read_timeout=60.0, auth_timeout=30.0,

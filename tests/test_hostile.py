@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import tracemalloc
@@ -74,3 +75,68 @@ def test_human_output_is_one_line_per_finding(community_copy: Path):
     result = validate(community_copy, TODAY)
     for f in result.findings:
         assert "\n" not in f.one_line()
+
+
+def _errors(root: Path) -> list[tuple[str, str]]:
+    result = validate(root, TODAY)
+    return [(f.rule, f.file) for f in result.findings if f.severity == "error"]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "dev-zero", "unreadable"])
+def test_only_regular_files_are_read(community_copy: Path, kind: str):
+    target = community_copy / "tenants" / "extra.yaml"
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "directory":
+        target.mkdir()
+    elif kind == "dev-zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.write_text("code: 101\n")
+        target.chmod(0)
+        if os.access(target, os.R_OK):  # root reads anything: make it a dangling link instead
+            target.unlink()
+            target.symlink_to(community_copy / "nowhere.yaml")
+    rule = "file.unreadable" if kind == "unreadable" else "file.not-regular"
+    assert (rule, "tenants/extra.yaml") in _errors(community_copy)
+
+
+def test_a_bom_is_not_an_unknown_field(community_copy: Path):
+    path = community_copy / "tenants" / "odder.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert not [e for e in _errors(community_copy) if e[1] == "tenants/odder.yaml"]
+
+
+@pytest.mark.parametrize("empty", ["no files", "no directory"])
+def test_a_community_without_tenants_is_an_error(community_copy: Path, empty: str):
+    shutil.rmtree(community_copy / "tenants")
+    if empty == "no files":
+        (community_copy / "tenants").mkdir()
+    assert ("community.no-tenants", "tenants/") in _errors(community_copy)
+    result = CliRunner().invoke(app, ["validate", "--root", str(community_copy), "-o", "json"])
+    assert result.exit_code == 1
+    (finding,) = json.loads(result.stdout)["findings"]
+    assert "faellesdrift tenant new" in finding["fix"]
+
+
+def test_tenant_new_never_writes_through_a_link(community_copy: Path,
+                                                tmp_path_factory: pytest.TempPathFactory):
+    tmp_path = tmp_path_factory.mktemp("outside")
+    std = community_copy / "community.yaml"
+    std.write_text(std.read_text().replace("  samsoe: 10.41.0.0/16",
+                                           "  samsoe: 10.41.0.0/16\n  hedensted: 10.66.0.0/16"))
+    outside = tmp_path / "outside.yaml"
+    (community_copy / "tenants" / "hedensted.yaml").symlink_to(outside)  # dangling
+    result = CliRunner().invoke(app, ["tenant", "new", "766", "--population", "47000",
+                                      "--root", str(community_copy)])
+    assert result.exit_code == 1 and "already exists" in result.output
+    assert not outside.exists()
+    (community_copy / "tenants" / "hedensted.yaml").unlink()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    shutil.rmtree(community_copy / "tenants")
+    (community_copy / "tenants").symlink_to(elsewhere)
+    result = CliRunner().invoke(app, ["tenant", "new", "766", "--population", "47000",
+                                      "--root", str(community_copy)])
+    assert result.exit_code == 1 and "outside the repository" in result.output
+    assert list(elsewhere.iterdir()) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,15 @@ def _display(root: Path, path: Path) -> str:
         return str(path)
 
 
+def _no_tenants(root: Path) -> Finding:
+    where = root / TENANTS_DIR
+    why = ("is not a readable directory" if not where.is_dir() or not os.access(where, os.R_OK | os.X_OK)
+           else "holds no tenant files")
+    return Finding(rule="community.no-tenants", severity="error", file=f"{TENANTS_DIR}/",
+                   message=f"{TENANTS_DIR}/ {why}",
+                   fix="add a municipality with `faellesdrift tenant new CODE --population N`")
+
+
 def load_community(root: Path, files: list[Path] | None = None
                    ) -> tuple[Community | None, list[Finding]]:
     """Parse the standards and the tenant files. Findings cover YAML and schema errors."""
@@ -58,7 +68,11 @@ def load_community(root: Path, files: list[Path] | None = None
     standards, errs = validate_document(std_doc, Standards)
     findings += errs
     sources = []
-    for path in files if files is not None else tenant_files(root):
+    if files is None:
+        files = tenant_files(root)
+        if not files:
+            findings.append(_no_tenants(root))
+    for path in files:
         doc = read_document(path, _display(root, path))
         if isinstance(doc, Finding):
             findings.append(doc)

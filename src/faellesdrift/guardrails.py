@@ -97,6 +97,8 @@ RULES = {r.id: r for r in [
        "merge them into one exception"),
     _r("exception.unknown-contract", "error", "the exception links a contract that does not exist",
        "use an id from this tenant's contracts"),
+    _r("exception.approved-in-future", "error", "an exception's approval date lies in the "
+       "future (it would never expire)", "use the date the approval was given"),
     _r("contract.duplicate-id", "error", "a contract id is used twice", "use unique ids"),
     _r("contract.foreign-asset", "error", "a contract covers an asset the tenant does not have",
        "list only this tenant's own servers and network devices"),
@@ -276,6 +278,10 @@ def _expiry(src: TenantSource, i: int, max_days: int | None, today: date) -> Ite
     if ex.expires is None:
         yield RULES["exception.expiry-missing"].at(src, f"{ex.id}: no expires date", *at)
         return
+    if ex.approved_on is not None and ex.approved_on > today:
+        yield RULES["exception.approved-in-future"].at(
+            src, f"{ex.id}: approved_on {ex.approved_on} lies after today ({today})", "exceptions",
+            i, "approved_on")
     start = ex.approved_on or today
     if max_days is not None and (ex.expires - start).days > max_days:
         yield RULES["exception.expiry-too-long"].at(

@@ -14,6 +14,8 @@ on the graph, never by expanding it). YAML 1.2 also means an unquoted
 
 from __future__ import annotations
 
+import os
+import stat
 from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,20 +99,55 @@ def _expanded_size(root: yaml.Node, limit: int) -> int:
     return size(root)
 
 
+def _read_regular(path: Path, display: str) -> bytes | Finding:
+    """The bytes of a regular file, at most MAX_BYTES: FIFOs, devices and directories are
+    refused without blocking, and the size is checked on what is read, not on stat()."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return _finding(display, "file.unreadable", exc.strerror or str(exc),
+                        "check the path and its permissions")
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = ("a directory" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                    else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket")
+            return _finding(display, "file.not-regular", f"is {kind}, not a regular file",
+                            "keep only YAML files in tenants/")
+        chunks, size = [], 0
+        while size <= MAX_BYTES:
+            chunk = os.read(fd, min(1 << 20, MAX_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        return _finding(display, "file.unreadable", exc.strerror or str(exc),
+                        "check the path and its permissions")
+    finally:
+        os.close(fd)
+    if size > MAX_BYTES:
+        return _finding(display, "file.too-large", "over the 5 MB limit",
+                        "split the file or remove generated content")
+    return b"".join(chunks)
+
+
 def read_document(path: Path, display: str | None = None) -> Document | Finding:
     display = display or str(path)
+    raw = _read_regular(path, display)
+    if isinstance(raw, Finding):
+        return raw
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        return _finding(display, "file.unreadable", exc.strerror or str(exc), "check the path")
-    if size > MAX_BYTES:
-        return _finding(display, "file.too-large", f"{size} bytes is over the 5 MB limit",
-                        "split the file or remove generated content")
-    try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _finding(display, "file.encoding", f"not UTF-8 ({exc.reason} at byte {exc.start})",
                         "save the file as UTF-8")
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
+    nul = text.find("\x00")
+    if nul >= 0:
+        return _finding(display, "file.nul-byte", "contains a NUL byte, which hides what "
+                        "follows it from some tools", "remove the NUL byte (save as plain text)",
+                        text.count("\n", 0, nul) + 1)
     try:
         data = yaml_rs.loads(text, alias_limits=_ALIAS_LIMITS)
     except yaml_rs.YAMLDecodeError as exc:

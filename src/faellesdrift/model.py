@@ -28,7 +28,10 @@ from pydantic_core import PydanticCustomError
 
 from faellesdrift.municipalities import normalize_code
 
-_CONTROL_CHARS = re.compile(r"[\x00-\x1f\x7f]")
+# C0/C1 controls (U+0085 included), line/paragraph separators, bidi controls, zero-width
+# characters and the BOM: each can start a new device config line or hide what text says.
+_CONTROL_CHARS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 _NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _EXCEPTION_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 _CONTROL_ID = re.compile(r"^(net|srv|platform)\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -38,7 +41,8 @@ def _safe_text(value: str) -> str:
     if _CONTROL_CHARS.search(value):
         raise PydanticCustomError(
             "text.control-chars",
-            "contains a newline or control character; free text must be one plain line",
+            "contains a line break, control, bidi or zero-width character; free text must be "
+            "one line of printable characters",
         )
     if "{{" in value or "{%" in value or "{#" in value:
         raise PydanticCustomError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import date, timedelta
 from ipaddress import IPv4Network
@@ -67,8 +68,16 @@ def write_tenant(root: Path, code: object, population: int, standards: Standards
                  today: date) -> Path:
     slug, text = render_tenant(code, population, standards, today)
     path = root / TENANTS_DIR / f"{slug}.yaml"
-    if path.exists():
+    if path.exists() or path.is_symlink():
         raise ConfigError(f"{path} already exists; edit it instead")
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    if not path.parent.resolve().is_relative_to(root.resolve()):
+        raise ConfigError(f"{path.parent} leads outside the repository; make {TENANTS_DIR}/ a "
+                          "plain directory")
+    try:  # O_EXCL with O_NOFOLLOW: never follows a link planted at the last moment
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        raise ConfigError(f"{path} already exists; edit it instead") from None
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
     return path
