@@ -86,3 +86,39 @@ def test_tenant_new_unknown_code(community_copy):
 def test_bad_today_is_one_line(sample_root):
     result = runner.invoke(app, ["validate", "--root", str(sample_root), "--today", "soon"])
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
+
+
+def test_markup_in_data_and_options_is_shown_as_it_is(community_copy, monkeypatch):
+    path = community_copy / "tenants" / "odder.yaml"
+    path.write_text(path.read_text().replace(
+        "approved_by: Driftsudvalget (board decision 2026-14)",
+        "approved_by: '[/bold] [red]Driftsudvalget'", 1))
+    path.write_text(path.read_text().replace("expires: 2028-06-30", "expires: 2026-01-01"))
+    for width in ("200", "80"):  # the wide table and the one-line-per-row form
+        monkeypatch.setenv("COLUMNS", width)
+        listed = runner.invoke(app, ["exceptions", "--root", str(community_copy)])
+        assert listed.exit_code == 0, listed.output
+        assert "[/bold] [red]Driftsudvalget" in listed.output
+    bad = runner.invoke(app, ["exceptions", "--root", str(community_copy), "--tenant", "[/x]"])
+    assert bad.exit_code == 2 and "no tenant '[/x]'" in bad.output
+
+
+def test_findings_print_one_per_line_in_a_narrow_terminal(sample_root, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = runner.invoke(app, ["validate", "--root", str(sample_root)])
+    line = next(x for x in result.output.splitlines() if "SAM-EX-002" in x)
+    assert line.startswith("tenants/samsoe.yaml:") and ": error exception.expired SAM-EX-002" in line
+    assert "— fix: renew it" in line
+
+
+def test_the_state_directory_and_audit_log_are_private(community_copy, tmp_path, monkeypatch):
+    from faellesdrift import audit
+
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(state))
+    assert runner.invoke(app, ["exceptions", "--root", str(community_copy)]).exit_code == 0
+    assert state.stat().st_mode & 0o777 == 0o700
+    log = state / "audit.jsonl"
+    audit.record(log, command="t", tenant="odder", target="x", change=None, result="ok")
+    assert log.stat().st_mode & 0o777 == 0o600

@@ -140,3 +140,25 @@ def test_tenant_new_never_writes_through_a_link(community_copy: Path,
                                       "--root", str(community_copy)])
     assert result.exit_code == 1 and "outside the repository" in result.output
     assert list(elsewhere.iterdir()) == []
+
+
+def test_a_wrong_exception_value_names_the_expected_type(community_copy: Path):
+    shutil.copy(HOSTILE / "exception_value_wrong_type.yaml",
+                community_copy / "tenants" / "samsoe.yaml")
+    (hit,) = [f for f in validate(community_copy, TODAY).findings if f.rule == "exception.value-type"]
+    assert hit.field == "exceptions[0].value" and hit.line
+    assert "'not-an-ip' is not an IPv4 address" in hit.message
+    assert "a list of at most 4 IPv4 addresses" in hit.message
+
+
+def test_a_secret_value_is_never_echoed(community_copy: Path):
+    path = community_copy / "tenants" / "odder.yaml"
+    path.write_text(path.read_text().replace("value: [fw-vendor-ro]",
+                                             "value: [fw-vendor-ro, 'two words']"))
+    result = CliRunner().invoke(app, ["validate", "--root", str(community_copy), "-o", "json"])
+    assert "exception.value-type" in result.stdout and "two words" not in result.stdout
+    path.write_text(path.read_text().replace(", 'two words'", ""))
+    listed = CliRunner().invoke(app, ["exceptions", "--root", str(community_copy), "-o", "json"])
+    assert listed.exit_code == 0 and "fw-vendor-ro" not in listed.stdout
+    assert {"control": "net.snmp.communities", "value": ["<secret>"]}.items() <= next(
+        r for r in json.loads(listed.stdout) if r["id"] == "ODD-EX-002").items()

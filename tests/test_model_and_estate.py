@@ -7,6 +7,7 @@ from pydantic import ValidationError
 from faellesdrift.errors import ConfigError, ValidationFailed
 from faellesdrift.estate import ExceptionStatus, expired_note, load_estate, validate
 from faellesdrift.municipalities import lookup, municipalities, normalize_code
+from tests.conftest import REPO as REPO_ROOT
 from tests.conftest import TODAY, day_after_expiry, expiry_of
 
 
@@ -117,3 +118,13 @@ def test_every_sample_file_names_its_schema(sample_root: Path):
     for path in [sample_root / "community.yaml", *(sample_root / "tenants").glob("*.yaml")]:
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema="), path
+
+
+def test_both_inventories_name_a_tenant_group_alike():
+    from faellesdrift.estate import Host, tenant_group
+    from faellesdrift.network.inventory import group_names
+
+    device = load_estate(REPO_ROOT, TODAY).host("odd-core01")
+    hyphenated = Host(device.name, "ringkoebing-skjern", device.kind, device.spec)
+    assert group_names(hyphenated)[0] == tenant_group("ringkoebing-skjern") \
+        == "tenant_ringkoebing_skjern"

@@ -31,7 +31,7 @@ def record(log: Path, *, command: str, tenant: str, target: str, change: Any,
     log.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(event, ensure_ascii=False, default=str) + "\n"
     # One write() on an O_APPEND descriptor: concurrent writers never interleave a line.
-    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         os.write(fd, line.encode("utf-8"))
     finally:

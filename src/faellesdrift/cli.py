@@ -5,26 +5,23 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from faellesdrift import __version__
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate, set_today, settings_for
+from faellesdrift.commands import LazyGroup
 from faellesdrift.community import STANDARDS_FILE
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import validate
+from faellesdrift.estate import Estate, validate
 from faellesdrift.findings import has_errors
-from faellesdrift.lab.cli import lab_app
 from faellesdrift.loader import load_model
-from faellesdrift.metering.cli import bill_cmd, meter_app
 from faellesdrift.model import Standards
-from faellesdrift.network.cli import inventory_app, network_app
-from faellesdrift.platform.cli import apply_cmd, plan_cmd, platform_app
-from faellesdrift.reports.cli import onboard_cmd, report_cmd
 from faellesdrift.scaffold import write_tenant
 from faellesdrift.schema import write_schemas
-from faellesdrift.servers.cli import servers_app, verify_cmd
-from faellesdrift.ui import Output, OutputOpt, console, fail, print_json, table
+from faellesdrift.ui import Output, OutputOpt, console, fail, narrow, print_json, styled, table
 
 app = typer.Typer(
+    cls=LazyGroup,  # adapters' commands are imported when they run (faellesdrift.commands)
     help="Run a shared municipal operations community: tenants, guardrails, local exceptions.",
     no_args_is_help=True, rich_markup_mode="rich", pretty_exceptions_enable=False,
 )
@@ -66,11 +63,19 @@ def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
                     "tenants": len(result.estate.tenants) if result.estate else None,
                     "findings": [f.to_dict() for f in findings]})
     else:
-        if findings:
+        colour = {"error": "red", "warning": "yellow"}
+        if findings and narrow():
+            for f in findings:  # one per line, as linters print them
+                field = f" [{f.field}]" if f.field else ""
+                fix = f" — fix: {f.fix}" if f.fix else ""
+                console.print(Text.assemble(f"{f.where()}: ",
+                                            styled(f.severity, colour[f.severity]),
+                                            f" {f.rule} {f.message}{field}{fix}"), soft_wrap=True)
+        elif findings:
             console.print(table(
                 "Findings", ["severity", "where", "field", "rule", "message", "how to fix"],
-                [[f"[red]{f.severity}[/]" if f.severity == "error" else f"[yellow]{f.severity}[/]",
-                  f.where(), f.field, f.rule, f.message, f.fix] for f in findings],
+                [[styled(f.severity, colour[f.severity]), f.where(), f.field, f.rule,
+                  f.message, f.fix] for f in findings],
                 no_wrap=("rule",)))
         tenants = f"{len(result.estate.tenants)} tenants, " if result.estate else ""
         verdict = "[green]valid[/]" if result.ok else "[red]invalid[/]"
@@ -102,7 +107,8 @@ def exceptions_cmd(root: RootOpt = None, today: TodayOpt = None,
         raise fail(str(exc)) from None
     rows = [{
         "tenant": k.tenant, "id": k.record.id, "control": k.record.control,
-        "hosts": k.record.hosts, "value": k.record.value, "category": k.record.category,
+        "hosts": k.record.hosts, "category": k.record.category,
+        "value": _shown(estate, k.record.control, k.record.value),
         "approved_by": k.record.approved_by, "approved_on": k.record.approved_on,
         "expires": k.record.expires, "status": k.status.value,
         "justification": k.record.justification,
@@ -111,14 +117,26 @@ def exceptions_cmd(root: RootOpt = None, today: TodayOpt = None,
         print_json(rows)
         return
     colour = {"active": "green", "expiring": "yellow", "expired": "red"}
-    console.print(table(
-        f"Exception register (as of {estate.today})",
-        ["tenant", "id", "control", "hosts", "approved by", "approved", "expires", "status"],
-        [[r["tenant"], r["id"], r["control"], ", ".join(r["hosts"]), r["approved_by"],
-          r["approved_on"], r["expires"], f"[{colour[r['status']]}]{r['status']}[/]"]
-         for r in rows], no_wrap=("id", "status")))
+    if narrow():
+        for r in rows:
+            console.print(Text.assemble(
+                f"{r['tenant']} {r['id']} ", styled(r["status"], colour[r["status"]]),
+                f" {r['control']} on {', '.join(r['hosts'])}, approved by {r['approved_by']} "
+                f"on {r['approved_on']}, expires {r['expires']}"), soft_wrap=True)
+    else:
+        console.print(table(
+            f"Exception register (as of {estate.today})",
+            ["tenant", "id", "control", "hosts", "approved by", "approved", "expires", "status"],
+            [[r["tenant"], r["id"], r["control"], ", ".join(r["hosts"]), r["approved_by"],
+              r["approved_on"], r["expires"], styled(r["status"], colour[r["status"]])]
+             for r in rows], no_wrap=("id", "status")))
     counts = {s: sum(r["status"] == s for r in rows) for s in colour}
     console.print(", ".join(f"{n} {s}" for s, n in counts.items()))
+
+
+def _shown(estate: Estate, control_id: str, value: object) -> object:
+    control = estate.standards.control(control_id)
+    return control.shown(value) if control else value
 
 
 @tenant_app.command("new")
@@ -141,20 +159,9 @@ def tenant_new(
                   "then run `faellesdrift validate`")
 
 
-# -- adapters, in the order of the data flow --------------------------------------
-app.add_typer(lab_app, name="lab", help="The local lab: emulated network gear and isolated servers.")
-app.command("plan")(plan_cmd)
-app.command("apply")(apply_cmd)
-app.add_typer(platform_app, name="pulumi")
-app.add_typer(inventory_app, name="inventory")
-app.add_typer(network_app, name="network")
-app.add_typer(servers_app, name="servers")
-app.command("verify")(verify_cmd)
-app.add_typer(meter_app, name="meter")
-app.command("bill")(bill_cmd)
-app.command("report")(report_cmd)
-app.command("onboard")(onboard_cmd)
-
-
 def run() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":
     app()

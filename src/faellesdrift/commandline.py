@@ -45,9 +45,15 @@ def set_today(raw: str | None) -> date:
 
 def settings_for(root: Path | None) -> Settings:
     try:
-        return Settings.from_env(root)
+        settings = Settings.from_env(root)
     except FaellesdriftError as exc:
         raise fail(str(exc), USAGE) from None
+    try:
+        settings.secure_state_dir()
+    except OSError as exc:
+        raise fail(f"state directory {settings.state_dir}: {exc.strerror}; set "
+                   "FAELLESDRIFT_STATE to a directory you can write", USAGE) from None
+    return settings
 
 
 def open_estate(root: Path | None, today: str | None = None, *, note: bool = True

@@ -164,6 +164,12 @@ class Estate:
         )
 
 
+def tenant_group(slug: str) -> str:
+    """The inventory group of a tenant's hosts, the same in every inventory (Nornir and
+    Ansible); Ansible group names cannot hold '-'."""
+    return "tenant_" + slug.replace("-", "_")
+
+
 #: the one error that leaves the estate usable: the exception just stops applying
 EXPIRED_RULE = "exception.expired"
 

@@ -97,6 +97,8 @@ RULES = {r.id: r for r in [
        "merge them into one exception"),
     _r("exception.unknown-contract", "error", "the exception links a contract that does not exist",
        "use an id from this tenant's contracts"),
+    _r("exception.value-type", "error", "an exception's value does not fit its control's type",
+       "write the value in the form the control takes (see its value_type in community.yaml)"),
     _r("exception.approved-in-future", "error", "an exception's approval date lies in the "
        "future (it would never expire)", "use the date the approval was given"),
     _r("contract.duplicate-id", "error", "a contract id is used twice", "use unique ids"),
@@ -245,6 +247,12 @@ def check_exceptions(c: Community, today: date) -> Iterator[Finding]:
             elif control.mandatory:
                 yield RULES["exception.mandatory-control"].at(
                     src, f"{ex.id}: {ex.control} is mandatory", *at, "control")
+            elif (problem := control.value_type.problem(ex.value)) is not None:
+                if control.secret:
+                    problem = "the value does not fit"  # never echo a secret
+                yield RULES["exception.value-type"].at(
+                    src, f"{ex.id}: {problem}; {ex.control} takes "
+                    f"{control.value_type.describe()}", *at, "value")
             for j, host in enumerate(ex.hosts):
                 owner = owners.get(host)
                 if owner is None:

@@ -27,6 +27,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from faellesdrift.municipalities import normalize_code
+from faellesdrift.values import ValueType, shown
 
 # C0/C1 controls (U+0085 included), line/paragraph separators, bidi controls, zero-width
 # characters and the BOM: each can start a new device config line or hide what text says.
@@ -296,9 +297,24 @@ class Control(Strict):
     id: ControlId
     layer: Layer
     description: SafeText
+    value_type: ValueType  # what the default and every exception value must look like
     default: Value
+    secret: bool = False  # values never reach reports, logs or JSON output
     mandatory: bool
     max_exception_days: Annotated[int, Field(strict=True, gt=0)] | None = None
+
+    @model_validator(mode="after")
+    def _default_fits_its_type(self) -> Control:
+        problem = self.value_type.problem(self.default)
+        if problem:
+            raise PydanticCustomError(
+                "control.default-type", "default does not fit value_type: {problem}; expected "
+                "{expected}", {"problem": problem, "expected": self.value_type.describe()})
+        return self
+
+    def shown(self, value: Any) -> Any:
+        """The value as reports and JSON may show it (secret values masked)."""
+        return shown(value, self.secret)
 
     @field_validator("max_exception_days")
     @classmethod

@@ -38,6 +38,16 @@ class Settings:
         xdg = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return cls(root=root, state_dir=state, cache_dir=(xdg / "faellesdrift").resolve())
 
+    def secure_state_dir(self) -> None:
+        """Keep the state directory private (0700) once it exists: it holds the metering
+        database, backups, exports, reports and the lab's keys."""
+        try:
+            mode = self.state_dir.stat().st_mode
+        except FileNotFoundError:
+            return  # created by the first command that writes state, then tightened here
+        if mode & 0o077:
+            self.state_dir.chmod(0o700)
+
     @property
     def audit_log(self) -> Path:
         return self.state_dir / "audit.jsonl"

@@ -37,6 +37,9 @@ def test_missing_cli_exits_2_naming_the_script(sample_root, tmp_path, monkeypatc
     assert "scripts/install-pulumi.sh" in r.output
 
 
-def test_onboarding_aliases_exist():
+def test_the_commands_onboarding_runs_exist():
+    from faellesdrift.onboarding.flow import STEPS
+
     names = {c.name for c in platform_app.registered_commands}
-    assert {"plan", "apply", "destroy", "preview", "up"} <= names
+    assert names == {"plan", "apply", "destroy"}
+    assert {s.argv[1] for s in STEPS if s.argv[:1] == ("pulumi",)} <= names

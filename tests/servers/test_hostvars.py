@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from faellesdrift.community import load_community
-from faellesdrift.errors import ConfigError
+from faellesdrift.errors import ConfigError, ValidationFailed
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.servers.errors import BaselineValueError
 from faellesdrift.servers.hostvars import (
@@ -109,10 +109,19 @@ def test_the_run_account_must_stay_able_to_log_in(community_copy: Path) -> None:
         baseline(estate, "aar-dc02", connect_user="someone")
 
 
+def _unguarded(root: Path, expected: str) -> Estate:
+    """validate refuses the value (naming the type); the adapter must refuse it on its own too."""
+    with pytest.raises(ValidationFailed, match=f"exception.value-type: .*{expected}"):
+        load_estate(root, TODAY)
+    community, _ = load_community(root)
+    assert community is not None
+    return Estate.build(community, TODAY)
+
+
 def test_a_value_of_the_wrong_shape_names_file_control_and_host(community_copy: Path) -> None:
     _add_exception(community_copy, "aarhus", id="AAR-EX-092", control="srv.ssh.password_auth",
                    hosts=["aar-dc02"], value="yes")
-    estate = load_estate(community_copy, TODAY)
+    estate = _unguarded(community_copy, "true or false")
     with pytest.raises(BaselineValueError) as err:
         baseline(estate, "aar-dc02")
     assert str(err.value) == ("tenants/aarhus.yaml exception AAR-EX-092: srv.ssh.password_auth "
@@ -122,7 +131,7 @@ def test_a_value_of_the_wrong_shape_names_file_control_and_host(community_copy: 
 def test_ntp_exception_values_are_checked(community_copy: Path) -> None:
     _add_exception(community_copy, "aarhus", id="AAR-EX-093", control="srv.ntp.servers",
                    hosts=["aar-dc02"], value=["10.51.0.123", "ntp bad"])
-    estate = load_estate(community_copy, TODAY)
+    estate = _unguarded(community_copy, "IPv4 addresses")
     with pytest.raises(BaselineValueError, match="'ntp bad'"):
         baseline(estate, "aar-dc02")
 

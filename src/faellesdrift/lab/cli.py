@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from faellesdrift.commandline import open_estate
 from faellesdrift.errors import FaellesdriftError
@@ -19,7 +20,16 @@ from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.lab.records import LabStatus
 from faellesdrift.lab.spec import LabPlan
 from faellesdrift.settings import Settings
-from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+from faellesdrift.ui import (
+    Output,
+    OutputOpt,
+    console,
+    err_console,
+    fail,
+    print_json,
+    styled,
+    table,
+)
 
 lab_app = typer.Typer(
     help="The local lab: emulated network devices and isolated Linux servers for the tenants.",
@@ -140,8 +150,8 @@ def _print_plan(plan: LabPlan, output: Output) -> None:
                   f"in {plan.services.prefix}")
 
 
-def _yes(flag: bool) -> str:
-    return "[green]up[/]" if flag else "[red]down[/]"
+def _yes(flag: bool) -> Text:
+    return styled("up", "green") if flag else styled("down", "red")
 
 
 def _print_status(status: LabStatus) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from faellesdrift import results
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
@@ -42,7 +43,16 @@ from faellesdrift.metering.settle import (
 )
 from faellesdrift.metering.store import DB_ENV, Store, open_store, resolve_url
 from faellesdrift.settings import Settings
-from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+from faellesdrift.ui import (
+    Output,
+    OutputOpt,
+    console,
+    err_console,
+    fail,
+    print_json,
+    styled,
+    table,
+)
 
 meter_app = typer.Typer(help="Collect per-tenant usage into the metering database and show it.",
                         no_args_is_help=True)
@@ -193,20 +203,20 @@ def meter_show(
     console.print(f"{counts['rows']:,} row(s) in {counts['batches']:,} batch(es) in the store")
 
 
-def _delta(ore_amount: int | None) -> str:
+def _delta(ore_amount: int | None) -> Text | str:
     if ore_amount is None:
         return ""
     if ore_amount == 0:
         return "±0.00"
     colour = "red" if ore_amount > 0 else "green"
-    return f"[{colour}]{'+' if ore_amount > 0 else ''}{dkk(ore_amount)}[/]"
+    return styled(f"{'+' if ore_amount > 0 else ''}{dkk(ore_amount)}", colour)
 
 
 def _explain(bill: Bill, slug: str) -> None:
     t = bill.tenant(slug)
-    rows = [[ln.text if ln.amount_ore is not None else f"[dim]{ln.text}[/]",
+    rows = [[ln.text if ln.amount_ore is not None else styled(ln.text, "dim"),
              "" if ln.amount_ore is None else dkk(ln.amount_ore)] for ln in t.lines]
-    rows.append(["[bold]total[/]", f"[bold]{dkk(t.amount_ore)}[/]"])
+    rows.append([styled("total", "bold"), styled(dkk(t.amount_ore), "bold")])
     console.print(table(f"{t.name} ({t.slug}, {t.population:,} citizens) — {bill.model}, "
                         f"{bill.period.id}: DKK {dkk(t.amount_ore)}", ["line", "DKK"], rows))
 
@@ -222,10 +232,11 @@ def _print_compare(cmp: Comparison) -> None:
         for n in names:
             b = cmp.bills[n].tenant(t.slug)
             row.append(dkk(b.amount_ore) if n == BASELINE
-                       else f"{dkk(b.amount_ore)}\n{_delta(cmp.delta_ore(n, t.slug))}")
+                       else Text.assemble(dkk(b.amount_ore), "\n",
+                                          _delta(cmp.delta_ore(n, t.slug))))
         rows.append(row)
-    rows.append(["[bold]total[/]", f"{sum(t.population for t in base.tenants):,}"]
-                + [f"[bold]{dkk(cmp.bills[n].total_ore)}[/]" for n in names])
+    rows.append([styled("total", "bold"), f"{sum(t.population for t in base.tenants):,}"]
+                + [styled(dkk(cmp.bills[n].total_ore), "bold") for n in names])
     label = "showback — computed and reported, not invoiced" if cmp.mode == "showback" \
         else "chargeback — to be invoiced"
     console.print(table(
@@ -312,9 +323,9 @@ def bill_cmd(
             ["tenant", "citizens"] + list(result.pools_ore) + ["amount DKK"],
             [[t.slug, f"{t.population:,}"] + [dkk(t.by_pool.get(pool, 0))
                                               for pool in result.pools_ore]
-             + [f"[bold]{dkk(t.amount_ore)}[/]"] for t in result.tenants]
-            + [["[bold]total[/]", ""] + [dkk(v) for v in result.pools_ore.values()]
-               + [f"[bold]{dkk(result.total_ore)}[/]"]]))
+             + [styled(dkk(t.amount_ore), "bold")] for t in result.tenants]
+            + [[styled("total", "bold"), ""] + [dkk(v) for v in result.pools_ore.values()]
+               + [styled(dkk(result.total_ore), "bold")]]))
         for note in result.notes:
             console.print(note, highlight=False)
         if explain:

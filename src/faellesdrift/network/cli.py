@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
+from rich.text import Text
 
 from faellesdrift import results
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
@@ -29,7 +31,16 @@ from faellesdrift.network.remediate import remediate
 from faellesdrift.network.results import FleetResult, HostResult
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
-from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+from faellesdrift.ui import (
+    Output,
+    OutputOpt,
+    console,
+    err_console,
+    fail,
+    print_json,
+    styled,
+    table,
+)
 
 network_app = typer.Typer(
     help="Network devices with Nornir + netmiko: backup, intended config, compliance, "
@@ -63,8 +74,8 @@ logging.getLogger("paramiko").addHandler(logging.NullHandler())
 STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red"}
 
 
-def _style(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+def _style(status: str) -> Text:
+    return styled(status, STATUS_STYLE.get(status, "white"))
 
 
 def _prepare(root: Path | None, today: str | None, target: str | None, workers: int,
@@ -121,7 +132,7 @@ def _finish(fleet: FleetResult, output: Output, *, failed: bool) -> None:
         colour = "red" if failed else "green"
         console.print(f"[{colour}]{fleet.summary()}[/]", highlight=False)
         for h in fleet.failed:
-            console.print(f"  [red]{h.host}[/]: {h.status.value}: {h.reason}", highlight=False)
+            console.print(f"  [red]{h.host}[/]: {h.status.value}: {escape(h.reason)}", highlight=False)
     if failed:
         raise typer.Exit(1)
 
@@ -133,10 +144,10 @@ def _control_lines(h: HostResult) -> list[str]:
             continue
         kept = f" (kept by {c.source})" if c.source != "standard" else ""
         out.append(f"  [bold]{c.control}[/]{kept}")
-        out += [f"    [green]+ {redact(line)}[/]".replace("\n", " / ") for line in c.missing]
-        out += [f"    [red]- {redact(line)}[/]".replace("\n", " / ") for line in c.extra]
+        out += [f"    [green]+ {escape(redact(line))}[/]".replace("\n", " / ") for line in c.missing]
+        out += [f"    [red]- {escape(redact(line))}[/]".replace("\n", " / ") for line in c.extra]
         if c.note:
-            out.append(f"    [yellow]{c.note}[/]")
+            out.append(f"    [yellow]{escape(c.note)}[/]")
     return out
 
 
@@ -203,8 +214,8 @@ def compliance_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt
     _save(settings, fleet)
     if output is Output.table:
         _fleet_table(fleet, ["compliant", "drift in", "exceptions kept"], lambda h: [
-            {True: "[green]yes[/]", False: "[red]no[/]", None: "[red]not checked[/]"}[
-                h.compliant],
+            {True: styled("yes", "green"), False: styled("no", "red"),
+             None: styled("not checked", "red")}[h.compliant],
             ", ".join(c.control for c in h.controls if not c.compliant),
             ", ".join(h.exceptions)])
         for h in fleet.noncompliant:

@@ -32,7 +32,7 @@ from nornir.core.inventory import (
     ParentGroups,
 )
 
-from faellesdrift.estate import Estate, load_estate
+from faellesdrift.estate import Estate, load_estate, tenant_group
 from faellesdrift.estate import Host as EstateHost
 from faellesdrift.network.connect import Credentials, Endpoint
 from faellesdrift.network.filters import slug
@@ -49,7 +49,7 @@ ANSIBLE_NETWORK_OS = {
 
 def group_names(host: EstateHost) -> list[str]:
     d = host.spec
-    return [f"tenant_{host.tenant}", f"platform_{d.platform}", f"role_{slug(d.role)}",
+    return [tenant_group(host.tenant), f"platform_{d.platform}", f"role_{slug(d.role)}",
             f"site_{slug(d.site)}"]
 
 
@@ -60,7 +60,7 @@ def _devices(estate: Estate) -> list[EstateHost]:
 def _groups(estate: Estate) -> dict[str, dict[str, Any]]:
     groups: dict[str, dict[str, Any]] = {}
     for t in estate.tenants:
-        groups[f"tenant_{t.slug}"] = {"data": {"tenant": t.slug, "tenant_name": t.name,
+        groups[tenant_group(t.slug)] = {"data": {"tenant": t.slug, "tenant_name": t.name,
                                                "kommunekode": t.code}}
     for h in _devices(estate):
         d = h.spec
@@ -122,7 +122,7 @@ def _ansible(estate: Estate) -> dict[str, Any]:
         s = h.spec
         servers[h.name] = {"ansible_host": str(s.address), "tenant": h.tenant, "role": s.role,
                            "os": s.os, "criticality": s.criticality}
-        add(f"tenant_{h.tenant}", h.name)
+        add(tenant_group(h.tenant), h.name)
         add(f"os_{s.os}", h.name)
         add(f"server_role_{slug(s.role)}", h.name)
     children["network"] = {"hosts": network}

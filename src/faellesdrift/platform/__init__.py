@@ -1,7 +1,7 @@
 """The platform adapter: Pulumi components, dynamic providers, policies and the engine runs.
 
     TenantEnvironment(slug, tenant_args(estate, slug), for_target("record"))   # in a program
-    platform.preview(settings, stack="lab") / platform.up(...) / platform.destroy(...)
+    engine.run("preview" | "up" | "destroy", settings, RunOptions(stack="lab"), ...)
 
 One component per file (tenant_environment.py, shared_services.py); the
 program is stacks/__main__.py; the CrossGuard pack is stacks/policy/ with its

@@ -1,8 +1,8 @@
 """`faellesdrift plan | apply | destroy` for the platform stack — thin: parse, run, print.
 
-Mount with ``app.add_typer(platform_app, name="pulumi")`` (onboarding calls
-``pulumi preview|up``, kept as hidden aliases) and expose ``plan_cmd`` /
-``apply_cmd`` as the top-level ``plan`` / ``apply``.
+Mounted lazily by the main CLI (``faellesdrift.commands``): ``platform_app`` as
+``pulumi`` (plan, apply, destroy) and ``plan_cmd`` / ``apply_cmd`` as the top-level
+``plan`` / ``apply``.
 
 Exit codes: 0 the run did what was asked; 1 it ran and failed (a mandatory policy
 violation, a resource error, a declined apply); 2 it could not start (bad option,
@@ -24,7 +24,16 @@ from faellesdrift.errors import FaellesdriftError
 from faellesdrift.platform import engine
 from faellesdrift.platform.engine import RunOptions, RunResult
 from faellesdrift.settings import Settings
-from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+from faellesdrift.ui import (
+    Output,
+    OutputOpt,
+    console,
+    err_console,
+    fail,
+    print_json,
+    styled,
+    table,
+)
 
 platform_app = typer.Typer(
     help="The platform stack (Pulumi): one TenantEnvironment per tenant, guarded by the "
@@ -84,8 +93,8 @@ def _print(result: RunResult, tenants: list[str], title: str) -> None:
         if t is None:
             continue
         rows.append([slug, t.create, t.update, t.replace, t.delete, t.same, len(t.exempted),
-                     f"[red]{len(t.violations)}[/]" if t.violations else 0,
-                     f"[red]{len(t.failed)}[/]" if t.failed else 0])
+                     styled(len(t.violations), "red") if t.violations else 0,
+                     styled(len(t.failed), "red") if t.failed else 0])
     console.print(table(f"{title} — stack {result.stack} ({result.backend})",
                         ["tenant", "create", "update", "replace", "delete", "same", "exempted",
                          "violations", "failed"], rows))
@@ -192,7 +201,3 @@ def destroy_cmd(stack: StackOpt = engine.LAB_STACK, tenant: TenantOpt = None,
     if not result.ok:
         raise typer.Exit(1)
 
-
-# onboarding (reports/onboard.py) runs `faellesdrift pulumi preview|up --tenant X [--yes]`
-platform_app.command("preview", hidden=True)(plan_cmd)
-platform_app.command("up", hidden=True)(apply_cmd)

@@ -1,4 +1,4 @@
-"""Transparency reports and the onboarding flow (issue 8).
+"""Transparency reports.
 
 Reports read results, never adapters' internals: the tenant files through the
 model layer, run results through ``faellesdrift.results``, the audit log
@@ -7,27 +7,25 @@ through ``faellesdrift.audit``. Public entry points:
 - ``build_site(settings, ...)`` — the static HTML report (``site``);
 - ``readiness``, ``waves`` — readiness per tenant and onboarding waves;
 - ``gaps`` — coverage gaps, endpoints first (``coverage``);
-- ``exposures`` — contracts ended early vs kept to term (``contracts``);
-- ``onboard.onboard(settings, tenant, apply=...)`` — the resumable onboarding flow.
+- ``exposures`` — contracts ended early vs kept to term (``contracts``).
+
+Onboarding records are read through ``faellesdrift.onboarding_record``.
 """
 
 from faellesdrift.reports.contracts import Exposure, exposures
 from faellesdrift.reports.coverage import Gap, gaps
 from faellesdrift.reports.inputs import Inputs, gather
-from faellesdrift.reports.onboard import STEPS, Step
 from faellesdrift.reports.readiness import CRITERIA, DEADLINE, Readiness, readiness, waves
 from faellesdrift.reports.site import Site, build_site
 
 __all__ = [
     "CRITERIA",
     "DEADLINE",
-    "STEPS",
     "Exposure",
     "Gap",
     "Inputs",
     "Readiness",
     "Site",
-    "Step",
     "build_site",
     "exposures",
     "gaps",

@@ -1,11 +1,6 @@
-"""Commands of the reports package: ``report`` and ``onboard`` (wired into the main CLI).
+"""The ``report`` command (mounted lazily by the main CLI, see ``faellesdrift.commands``).
 
-Thin: parse options, call one library function, print one line per outcome,
-turn the result into an exit code. Wire with::
-
-    from faellesdrift.reports.cli import onboard_cmd, report_cmd
-    app.command("report")(report_cmd)
-    app.command("onboard")(onboard_cmd)
+Thin: parse options, call one library function, print where the report is.
 """
 
 from __future__ import annotations
@@ -18,26 +13,8 @@ import typer
 from faellesdrift.commandline import RootOpt, TodayOpt, say_expired, set_today, settings_for
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import validate
-from faellesdrift.reports.onboard import onboard
 from faellesdrift.reports.site import build_site
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json
-
-
-def _command_probe(ctx: typer.Context):
-    """Whether the running `faellesdrift` has a sub-command, asked of its own command tree:
-    no adapter is imported here and no subprocess is needed."""
-    root = ctx.find_root()
-
-    def has(words: tuple[str, ...]) -> bool:
-        command = root.command
-        for word in words:
-            get = getattr(command, "get_command", None)  # only groups have sub-commands
-            command = get(root, word) if get else None
-            if command is None:
-                return False
-        return True
-
-    return has
 
 
 def report_cmd(
@@ -73,34 +50,3 @@ def report_cmd(
         say_expired(result.estate)  # the report flags them on each municipality's page
     console.print(f"report written: {len(site.pages)} files in {site.directory}", highlight=False)
     console.print(f"open {site.index}", highlight=False, soft_wrap=True)
-
-
-def onboard_cmd(
-    ctx: typer.Context,
-    tenant: Annotated[str, typer.Argument(help="The municipality to onboard (slug, e.g. odder).")],
-    apply: Annotated[bool, typer.Option(
-        "--apply", help="Do it: apply, verify, meter and report. Default: plan only.")] = False,
-    restart: Annotated[bool, typer.Option(
-        "--restart", help="Forget the recorded steps and run every step again.")] = False,
-    root: RootOpt = None,
-) -> None:
-    """Onboard one municipality: validate → plan → show what will happen → (--apply) apply →
-    verify → meter → report.
-
-    Resumable: steps already done are recorded in <state>/onboarding/<tenant>.json and
-    skipped on the next --apply; a failed step runs again. Exit code 0 only when every
-    step asked for succeeded.
-    """
-    settings = settings_for(root)
-    try:
-        outcome = onboard(settings, tenant, apply=apply, restart=restart,
-                          probe=_command_probe(ctx),
-                          say=lambda line: console.print(line, markup=False, highlight=False,
-                                                         soft_wrap=True))
-    except FaellesdriftError as exc:
-        raise fail(str(exc), 1) from None
-    console.print(f"onboarding record: {outcome.record}", highlight=False, soft_wrap=True)
-    if outcome.report is not None:
-        console.print(f"open {outcome.report}", highlight=False, soft_wrap=True)
-    if not outcome.ok:
-        raise typer.Exit(1)

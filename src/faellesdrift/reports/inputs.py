@@ -21,6 +21,7 @@ from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate
 from faellesdrift.findings import Finding
 from faellesdrift.guardrails import run_guardrails
+from faellesdrift.onboarding_record import load_record
 from faellesdrift.settings import Settings
 
 
@@ -147,8 +148,6 @@ def gather(settings: Settings, *, today: date | None = None,
            tenants: list[str] | None = None) -> Inputs:
     """Everything the reports read. Raises ConfigError only when community.yaml is unusable
     or a requested tenant does not exist; a community with errors is still reported."""
-    from faellesdrift.reports.onboard import load_record  # the reports' own records
-
     today = today or clock.today()
     community, findings = load_community(settings.root)
     if community is None:

@@ -27,11 +27,11 @@ from markupsafe import Markup, escape
 
 from faellesdrift import __version__, clock
 from faellesdrift.estate import ExceptionStatus, KeptException
+from faellesdrift.onboarding_record import status as onboarding_status
 from faellesdrift.reports import contracts as contracts_mod
 from faellesdrift.reports import costs as costs_mod
 from faellesdrift.reports import coverage as coverage_mod
 from faellesdrift.reports.inputs import KINDS, Inputs, gather
-from faellesdrift.reports.onboard import status as onboarding_status
 from faellesdrift.reports.readiness import DEADLINE, Readiness, days_left, readiness, waves
 from faellesdrift.settings import Settings
 
@@ -149,13 +149,20 @@ def _chart(chart_id: str, title: str, labels: list[str], datasets: list[dict], *
 # ------------------------------------------------------------------ page data
 
 
+def _shown(inputs: Inputs, control_id: str, value: object) -> object:
+    """Secret control values (SNMP communities, …) are masked in every page."""
+    control = inputs.estate.standards.control(control_id)
+    return control.shown(value) if control else value
+
+
 def _exception_row(k: KeptException, inputs: Inputs) -> dict:
     r = k.record
     control = inputs.estate.standards.control(r.control)
     days = (r.expires - inputs.today).days if r.expires else None
     return {"tenant": k.tenant, "name": inputs.estate.tenant(k.tenant).name, "id": r.id,
             "control": r.control, "control_description": control.description if control else "",
-            "hosts": list(r.hosts), "value": _text(r.value), "category": r.category,
+            "hosts": list(r.hosts), "value": _text(_shown(inputs, r.control, r.value)),
+            "category": r.category,
             "compensating_control": r.compensating_control, "justification": r.justification,
             "risk_owner": r.risk_owner, "approved_by": r.approved_by,
             "approved_on": r.approved_on, "expires": r.expires, "days_left": days,
@@ -192,7 +199,8 @@ def _decisions(inputs: Inputs) -> list[dict]:
         r = k.record
         rows.append({"date": r.approved_on.isoformat() if r.approved_on else "",
                      "kind": "exception approved", "tenant": k.tenant,
-                     "what": f"{r.id}: keep {r.control} = {_text(r.value, 80)} on "
+                     "what": f"{r.id}: keep {r.control} = "
+                             f"{_text(_shown(inputs, r.control, r.value), 80)} on "
                              f"{', '.join(r.hosts)} until {r.expires}",
                      "who": r.approved_by or "— (approval missing)",
                      "why": r.justification, "result": k.status.value})

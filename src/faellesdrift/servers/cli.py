@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
@@ -25,7 +26,16 @@ from faellesdrift.servers.results import HostResult, Mode, RunResult
 from faellesdrift.servers.runner import run
 from faellesdrift.servers.verify import VerifyResult, verify
 from faellesdrift.settings import Settings
-from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, table
+from faellesdrift.ui import (
+    Output,
+    OutputOpt,
+    console,
+    err_console,
+    fail,
+    print_json,
+    styled,
+    table,
+)
 
 servers_app = typer.Typer(
     help="Server baseline (time, logging, SSH, admin accounts, monitoring, banner) "
@@ -54,8 +64,8 @@ def _out() -> Console:
     return console if console.is_terminal else Console(width=max(console.width, 160))
 
 
-def _style(status: str) -> str:
-    return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
+def _style(status: str) -> Text:
+    return styled(status, STATUS_STYLE.get(status, "white"))
 
 
 def _prepare(root: Path | None, today: str | None, tenants: list[str] | None,

@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 from faellesdrift.errors import ConfigError
-from faellesdrift.estate import Estate, Host
+from faellesdrift.estate import Estate, Host, tenant_group
 from faellesdrift.servers.errors import BaselineValueError
 
 #: The group the shared operator's admin accounts join; sudo and AllowGroups refer to it.
@@ -338,8 +338,3 @@ def inventory(selection: Selection, operator_keys: Iterable[str],
         hv.update(connection or {})
         groups.setdefault(tenant_group(b.tenant), {"hosts": {}})["hosts"][b.host] = hv
     return {"all": {"children": groups}}
-
-
-def tenant_group(slug: str) -> str:
-    """The Ansible group of a tenant's servers (group names cannot hold '-')."""
-    return "tenant_" + slug.replace("-", "_")

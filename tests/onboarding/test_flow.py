@@ -11,8 +11,8 @@ import typer
 from typer.testing import CliRunner
 
 from faellesdrift.errors import ConfigError
-from faellesdrift.reports import onboard as ob
-from faellesdrift.reports.cli import onboard_cmd
+from faellesdrift.onboarding import flow as ob
+from faellesdrift.onboarding.cli import onboard_cmd
 
 FAKE = Path(__file__).with_name("fake_cli.py")
 ALL = {"pulumi plan": {}, "pulumi apply": {}, "network compliance": {},

@@ -20,13 +20,10 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -39,6 +36,12 @@ from faellesdrift import clock, results
 from faellesdrift.community import STANDARDS_FILE, TENANTS_DIR
 from faellesdrift.errors import ConfigError, FaellesdriftError
 from faellesdrift.estate import blocking, expired_note, validate
+from faellesdrift.onboarding_record import (
+    check_slug,
+    load_record,
+    record_path,
+    save_record,
+)
 from faellesdrift.settings import Settings
 
 Phase = Literal["plan", "apply"]
@@ -107,46 +110,6 @@ STEPS: tuple[Step, ...] = (
 
 
 # ------------------------------------------------------------------ record
-
-
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-
-
-def check_slug(tenant: str) -> str:
-    if not _SLUG.match(tenant):
-        raise ConfigError(f"{tenant!r} is not a tenant slug (e.g. 'odder'); see the slug: "
-                          "field of the tenant file")
-    return tenant
-
-
-def record_path(settings: Settings, tenant: str) -> Path:
-    return settings.state_dir / "onboarding" / f"{check_slug(tenant)}.json"
-
-
-def load_record(settings: Settings, tenant: str) -> dict | None:
-    try:
-        data = json.loads(record_path(settings, tenant).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return {"tenant": tenant, "steps": {}, "error": "the onboarding record is not valid JSON"}
-    return data if isinstance(data, dict) else None
-
-
-def _save_record(settings: Settings, tenant: str, record: dict) -> None:
-    path = record_path(settings, tenant)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    record["updated_at"] = results.now()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, ensure_ascii=False, indent=1, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 @contextlib.contextmanager
@@ -412,7 +375,8 @@ def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bo
     with _exclusive(settings, tenant):
         record = (None if restart else load_record(settings, tenant)) or {}
         record = {"tenant": tenant, "steps": dict(record.get("steps") or {}),
-                  "fingerprint": record.get("fingerprint")}
+                  "fingerprint": record.get("fingerprint"),
+                  "plan": [{"id": s.id, "title": s.title, "phase": s.phase} for s in steps]}
         stale = record["fingerprint"] not in (None, current)
         runner = Runner(settings, tenant, cli=cli, say=say, steps=steps, probe=probe)
         outcome = Outcome(tenant, apply, [], record_path(settings, tenant))
@@ -430,7 +394,7 @@ def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bo
             record["steps"][run.step.id] = entry
             if run.step.phase == "apply" and run.status == "done":
                 record["fingerprint"] = current
-            _save_record(settings, tenant, record)
+            save_record(settings, tenant, record)
 
         def announce(run: StepRun) -> None:
             mark = {"done": "ok", "failed": "FAILED", "unavailable": "NOT AVAILABLE"}[run.status]
@@ -490,23 +454,10 @@ def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bo
                 return outcome
         outcome.report = runner.report
         record["completed_at"] = results.now()
-        _save_record(settings, tenant, record)
+        save_record(settings, tenant, record)
         say("")
         say(f"{tenant} is onboarded: every step done.")
         return outcome
-
-
-def status(settings: Settings, tenant: str, steps: tuple[Step, ...] = STEPS) -> list[dict]:
-    """The recorded state of every step (for reports): id, title, phase, status, finished."""
-    record = load_record(settings, tenant) or {}
-    done = record.get("steps") or {}
-    out = []
-    for s in steps:
-        r = done.get(s.id) or {}
-        out.append({"id": s.id, "title": s.title, "phase": s.phase,
-                    "status": r.get("status", "not run"), "finished": r.get("finished"),
-                    "message": r.get("message", "")})
-    return out
 
 
 def completed(record: dict | None) -> bool:
