@@ -20,16 +20,7 @@ from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.lab.records import LabStatus
 from faellesdrift.lab.spec import LabPlan
 from faellesdrift.settings import Settings
-from faellesdrift.ui import (
-    Output,
-    OutputOpt,
-    console,
-    err_console,
-    fail,
-    print_json,
-    styled,
-    table,
-)
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
 
 lab_app = typer.Typer(
     help="The local lab: emulated network devices and isolated Linux servers for the tenants.",

@@ -31,16 +31,7 @@ from faellesdrift.network.remediate import remediate
 from faellesdrift.network.results import FleetResult, HostResult
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
-from faellesdrift.ui import (
-    Output,
-    OutputOpt,
-    console,
-    err_console,
-    fail,
-    print_json,
-    styled,
-    table,
-)
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
 
 network_app = typer.Typer(
     help="Network devices with Nornir + netmiko: backup, intended config, compliance, "

@@ -24,16 +24,7 @@ from faellesdrift.errors import FaellesdriftError
 from faellesdrift.platform import engine
 from faellesdrift.platform.engine import RunOptions, RunResult
 from faellesdrift.settings import Settings
-from faellesdrift.ui import (
-    Output,
-    OutputOpt,
-    console,
-    err_console,
-    fail,
-    print_json,
-    styled,
-    table,
-)
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
 
 platform_app = typer.Typer(
     help="The platform stack (Pulumi): one TenantEnvironment per tenant, guarded by the "
