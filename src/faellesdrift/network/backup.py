@@ -20,7 +20,7 @@ from faellesdrift.estate import Estate
 from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.platforms import platform_spec
-from faellesdrift.network.redact import for_backup
+from faellesdrift.network.redact import for_backup, load_key
 from faellesdrift.network.results import FleetResult, HostResult, Status
 from faellesdrift.network.runner import read_running, run, session
 from faellesdrift.network.settings import NetworkSettings
@@ -56,10 +56,11 @@ def backup(estate: Estate, settings: NetworkSettings, filters: Filters | None = 
     """Read every selected device, write redacted configs, commit once."""
     repo = settings.backups
     configs: dict[str, str] = {}
+    key = load_key(settings.redaction_key)
 
     def job(task, host) -> HostResult:
         spec = platform_spec(host.spec.platform)
-        configs[host.name] = for_backup(read_running(session(task), spec))
+        configs[host.name] = for_backup(read_running(session(task), spec), spec.name, key)
         return HostResult(host.name, host.tenant, spec.name, Status.OK, "read")
 
     fleet = run(estate, settings, filters, COMMAND, job)

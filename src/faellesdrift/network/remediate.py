@@ -33,7 +33,7 @@ from faellesdrift.network.intended import render
 from faellesdrift.network.platforms import PlatformSpec, negation, platform_spec, push_lines
 from faellesdrift.network.redact import for_backup, redact, redact_lines
 from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
-from faellesdrift.network.runner import classify, read_running, run, session
+from faellesdrift.network.runner import classify, read_running, run, session, to_wire
 from faellesdrift.network.settings import NetworkSettings
 
 COMMAND = "network remediate"
@@ -55,9 +55,40 @@ def kept_lines(estate: Estate, host: Host) -> dict[str, dict[str, str]]:
     return out
 
 
+def object_key(spec: PlatformSpec, line: str) -> str:
+    """The configuration object a line sets: what one negation would remove.
+
+    The control's prefix plus the object's name (``ntp server 10.0.0.1``, ``set
+    system syslog host 10.0.0.9``, with ``vrf NAME`` kept in front of the name);
+    a banner is its first line. Options after the name (``prefer``, ``any any``,
+    ``structured-data``) are not part of the object.
+    """
+    first = line.split("\n", 1)[0]
+    if first.startswith("banner "):
+        return " ".join(first.split()[:2])
+    for prefix in spec.scopes.get(spec.owner(first) or "", ()):
+        if first.startswith(prefix):
+            rest = first[len(prefix):].split()
+            if rest[:1] == ["vrf"]:
+                return prefix + " ".join(rest[:3])
+            return prefix + (rest[0] if rest and not prefix.endswith("message ") else "").rstrip()
+    return first
+
+
 def plan(spec: PlatformSpec, controls: tuple[ControlResult, ...],
-         kept: dict[str, dict[str, str]] | None = None) -> list[str]:
-    """The CLI lines that bring the controls in line, additions first."""
+         kept: dict[str, dict[str, str]] | None = None,
+         wanted: tuple[str, ...] = ()) -> list[str]:
+    """The CLI lines that bring the controls in line, additions first.
+
+    Removal works on objects, not strings: an extra line whose object is also
+    wanted (a line of the intended config, including one an exception keeps) is
+    never negated as a whole — on Junos only its option statement is deleted,
+    on IOS-like platforms the object is left as it is (negating it would remove
+    the server). Each object is removed once.
+    """
+    kept = kept or {}
+    keep_objects = {object_key(spec, line) for line in wanted}
+    keep_objects |= {object_key(spec, line) for lines in kept.values() for line in lines}
     adds: list[str] = []
     removes: list[str] = []
     for c in controls:
@@ -65,14 +96,22 @@ def plan(spec: PlatformSpec, controls: tuple[ControlResult, ...],
             continue
         for line in c.missing:
             adds += push_lines(spec, line)
+            keep_objects.add(object_key(spec, line))
+    for c in controls:
         for line in c.extra:
-            keeper = (kept or {}).get(c.control, {}).get(line)
+            keeper = kept.get(c.control, {}).get(line)
             if keeper:
                 raise KeptLineRefused(
                     f"plan would remove {redact(line)!r}, kept by exception {keeper}")
             if c.control == "net.banner.motd" and c.missing:
                 continue  # a new banner replaces the old one
-            removes.append(negation(spec, line))
+            if object_key(spec, line) in keep_objects:
+                if spec.name == "juniper_junos":
+                    removes.append("delete " + line.removeprefix("set "))  # the option only
+                continue
+            removal = negation(spec, line)
+            if removal not in removes:
+                removes.append(removal)
     return adds + removes
 
 
@@ -99,8 +138,12 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
                    apply: bool) -> HostResult:
     spec = platform_spec(host.spec.platform)
     result, running, intended = check_host(task, host, estate)
+    if result.status.bad:
+        return result  # not checked (the config could not be read): nothing is planned
     try:
-        lines = plan(spec, result.controls, kept_lines(estate, host))
+        wanted = tuple(line for lines in lines_by_control(spec, parse(spec, intended.text)).values()
+                       for line in lines)
+        lines = plan(spec, result.controls, kept_lines(estate, host), wanted)
     except KeptLineRefused as exc:
         reason = f"refused: {exc}"
         if apply:
@@ -115,7 +158,7 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
                           shown, result.exceptions, {"planned": True})
     conn = session(task)
     try:
-        conn.send_config_set(lines, exit_config_mode=not spec.commit,
+        conn.send_config_set([to_wire(line) for line in lines], exit_config_mode=not spec.commit,
                              error_pattern=ERROR_PATTERN)
         if spec.commit:
             conn.commit()

@@ -32,6 +32,7 @@ from nornir_netmiko.connections import Netmiko
 from faellesdrift import clock
 from faellesdrift.estate import Estate
 from faellesdrift.estate import Host as EstateHost
+from faellesdrift.network.configtext import decode_config
 from faellesdrift.network.connect import endpoints, load_credentials
 from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
@@ -43,6 +44,10 @@ from faellesdrift.network.settings import NetworkSettings
 Job = Callable[[Task, EstateHost], HostResult]
 
 CONNECTION = "netmiko"
+# netmiko decodes what it reads with this codec and drops what it cannot decode.
+# Latin-1 maps every byte to one character, so nothing is dropped (not even a
+# UTF-8 character split across two reads); read_running decodes the bytes again.
+WIRE_ENCODING = "latin-1"
 ConnectionPluginRegister.register(CONNECTION, Netmiko)
 
 
@@ -55,8 +60,14 @@ def session(task: Task):
 
 
 def read_running(conn, spec: PlatformSpec) -> str:
-    """The running config, as text in the form the templates render."""
-    return conn.send_command(spec.read_command, strip_prompt=True, strip_command=True)
+    """The running config, as text in the form the templates render, no byte lost."""
+    wire = conn.send_command(spec.read_command, strip_prompt=True, strip_command=True)
+    return decode_config(wire.encode(WIRE_ENCODING))
+
+
+def to_wire(line: str) -> str:
+    """A config line as the session writes it: UTF-8 bytes, one character per byte."""
+    return line.encode("utf-8", "surrogateescape").decode(WIRE_ENCODING)
 
 
 def classify(exc: BaseException) -> tuple[Status, str]:
@@ -83,7 +94,8 @@ def classify(exc: BaseException) -> tuple[Status, str]:
 def netmiko_extras(settings: NetworkSettings) -> dict:
     return {"conn_timeout": settings.conn_timeout, "auth_timeout": settings.auth_timeout,
             "banner_timeout": settings.auth_timeout, "read_timeout_override": settings.read_timeout,
-            "fast_cli": False, "allow_agent": False, "use_keys": False}
+            "fast_cli": False, "allow_agent": False, "use_keys": False,
+            "encoding": WIRE_ENCODING}
 
 
 def run(estate: Estate, settings: NetworkSettings, filters: Filters | None, command: str,

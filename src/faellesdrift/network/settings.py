@@ -49,6 +49,11 @@ class NetworkSettings:
         return self.state_dir / "backups" / "network"
 
     @property
+    def redaction_key(self) -> Path:
+        """The key of the backups' secret markers: outside the repository, never committed."""
+        return self.state_dir / "keys" / "redaction.key"
+
+    @property
     def intended_dir(self) -> Path:
         return self.state_dir / "intended"
 
