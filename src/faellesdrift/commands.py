@@ -45,7 +45,7 @@ ADAPTERS: dict[str, Lazy] = {  # in the order of the data flow
                    "Verify the servers with testinfra against their effective values."),
     "meter": Lazy("faellesdrift.metering.cli:meter_app",
                   "Collect per-tenant usage into the metering database and show it."),
-    "bill": Lazy("faellesdrift.metering.cli:bill_cmd",
+    "bill": Lazy("faellesdrift.metering.cli:bill_app",
                  "Settlement: spread the community's costs under an allocation model."),
     "report": Lazy("faellesdrift.reports.cli:report_cmd",
                    "Write the transparency report (static HTML)."),

@@ -181,9 +181,9 @@ class Server(Strict):
     address: Address
     os: Literal["debian12", "debian11", "ubuntu2204", "ubuntu2404", "rhel9", "windows2022"]
     role: SafeText
-    vcpu: Positive
-    memory_gb: Positive
-    disk_gb: Positive
+    vcpu: Annotated[int, Field(strict=True, gt=0, le=1_024)]
+    memory_gb: Annotated[int, Field(strict=True, gt=0, le=65_536)]
+    disk_gb: Annotated[int, Field(strict=True, gt=0, le=10_000_000)]
     criticality: Literal["low", "medium", "high"] = "medium"
     backup: Literal["none", "daily", "hourly"] = "daily"
 
@@ -194,13 +194,13 @@ class NetworkDevice(Strict):
     address: Address
     role: Literal["core", "distribution", "access", "firewall", "wan", "wlan-controller"]
     site: SafeText
-    ports: Positive
+    ports: Annotated[int, Field(strict=True, gt=0, le=100_000)]
 
 
 class Inventory(Strict):
     """Things the community does not run yet but must see (risk 5): counts only."""
 
-    count: Count
+    count: Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
     covered_by: SafeText | None = None
     security_control: SafeText | None = None
 
@@ -213,6 +213,8 @@ class ExceptionRecord(Strict):
     hosts: Annotated[list[Name], Field(min_length=1)]
     value: Value
     category: Literal["waiver", "mitigated"]
+    # not_delivered: the community does not deliver the service on these hosts (not billed)
+    delivery: Literal["delivered", "not_delivered"] = "delivered"
     compensating_control: SafeText | None = None
     justification: SafeText
     risk_owner: SafeText
@@ -229,8 +231,8 @@ class Contract(Strict):
     supplier: SafeText
     covers: Annotated[list[Name], Field(min_length=1)]
     ends: date
-    yearly_dkk: Count
-    early_exit_dkk: Count
+    yearly_dkk: Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
+    early_exit_dkk: Annotated[int, Field(strict=True, ge=0, le=10_000_000_000)]
 
 
 class Onboarding(Strict):
@@ -242,7 +244,7 @@ class Tenant(Strict):
     code: Code
     slug: Name
     name: SafeText
-    population: Positive
+    population: Annotated[int, Field(strict=True, gt=0, le=2_000_000)]
     contacts: Contacts
     scope: Scope
     networks: list[Network] = []
@@ -335,7 +337,8 @@ PoolName = Literal["servers", "network", "endpoints", "identities", "monitoring"
                    "operations"]
 ModelName = Literal["per_capita", "consumption", "hybrid", "equal_plus_population"]
 MODEL_NAMES: tuple[str, ...] = ("per_capita", "consumption", "hybrid", "equal_plus_population")
-Money = Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=2)]
+Money = Annotated[Decimal, Field(ge=0, le=10_000_000_000, max_digits=15, decimal_places=2,
+                                 allow_inf_nan=False)]
 Percent = Annotated[Decimal, Field(ge=0, le=100, decimal_places=4)]
 MonthId = Annotated[str, AfterValidator(_id_pattern(_PERIOD, "month", "2027-07"))]
 MeterName = Annotated[str, AfterValidator(_id_pattern(_METER, "meter name", "server.vcpu"))]
@@ -360,8 +363,9 @@ class HybridParams(Strict):
     """KOMBIT's model: a fixed price per citizen per year, reduced above a threshold,
     plus the rest of the pool by consumption."""
 
-    base_dkk_per_citizen: Annotated[Decimal, Field(ge=0, decimal_places=4)] = Decimal(25)
-    threshold_citizens: Count = 150_000
+    base_dkk_per_citizen: Annotated[Decimal, Field(ge=0, le=10_000, decimal_places=4,
+                                                   allow_inf_nan=False)] = Decimal(25)
+    threshold_citizens: Annotated[int, Field(strict=True, ge=0, le=2_000_000)] = 150_000
     above_threshold_factor: Annotated[Decimal, Field(ge=0, le=1, decimal_places=4)] = Decimal(
         "0.5")
 

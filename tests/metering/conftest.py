@@ -8,9 +8,13 @@ own schema, dropped afterwards.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
+import shutil
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +22,7 @@ import pytest
 
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.metering.store import Store, open_store
+from faellesdrift.model import Settlement
 from tests.conftest import REPO, TODAY
 
 PG_ENV = "FAELLESDRIFT_TEST_PG_URL"
@@ -67,3 +72,33 @@ def store(store_url: str) -> Iterator[Store]:
     s = open_store(store_url)
     yield s
     s.close()
+
+
+def going_live(estate: Estate, slugs: list[str], go_live: dict[str, date] | None = None,
+               default: date = date(2026, 1, 1)) -> Estate:
+    """The sample estate cut to some tenants, each going live on the given day (default:
+    long before the test's months), so that settlement has someone to bill."""
+    dates = go_live or {}
+    shard = estate.subset(slugs)
+    tenants = tuple(t.model_copy(update={"onboarding": t.onboarding.model_copy(
+        update={"target": dates.get(t.slug, default)})}) for t in shard.tenants)
+    return dataclasses.replace(shard, tenants=tenants)
+
+
+def with_settlement(estate: Estate, pools: dict, rates: dict) -> Estate:
+    s = Settlement.model_validate({"pools": pools, "rates": rates})
+    return dataclasses.replace(estate, standards=estate.standards.model_copy(
+        update={"settlement": s}))
+
+
+def copy_going_live(src: Path, dst: Path, go_live: dict[str, str], default: str) -> Path:
+    """A writable copy of the sample community whose tenants go live on the given days."""
+    shutil.copy(src / "community.yaml", dst / "community.yaml")
+    shutil.copytree(src / "tenants", dst / "tenants")
+    for path in (dst / "tenants").glob("*.yaml"):
+        text = path.read_text(encoding="utf-8")
+        day = go_live.get(path.stem, default)
+        text = re.sub(r"^onboarding: \{wave: (\d+), target: [0-9-]+\}",
+                      rf"onboarding: {{wave: \1, target: {day}}}", text, flags=re.MULTILINE)
+        path.write_text(text, encoding="utf-8")
+    return dst

@@ -10,23 +10,29 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from faellesdrift.metering.cli import bill_cmd, meter_app
+from faellesdrift.metering.cli import bill_app, meter_app
 from faellesdrift.metering.store import open_store
 from tests.conftest import REPO
+from tests.metering.conftest import copy_going_live
 
 app = typer.Typer()
 app.add_typer(meter_app, name="meter")
-app.command("bill")(bill_cmd)
+app.add_typer(bill_app, name="bill")
 runner = CliRunner()
 
 
 @pytest.fixture
 def env(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> dict:
-    monkeypatch.setenv("FAELLESDRIFT_ROOT", str(REPO))
+    # the sample's tenants go live from December 2026; here they are live all year, and
+    # horsens goes live mid-November (15 of 30 days)
+    root = tmp_path / "root"
+    root.mkdir()
+    copy_going_live(REPO, root, {"horsens": "2026-11-16"}, "2026-01-01")
+    monkeypatch.setenv("FAELLESDRIFT_ROOT", str(root))
     monkeypatch.setenv("FAELLESDRIFT_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("FAELLESDRIFT_DB", store_url)
     monkeypatch.setenv("COLUMNS", "200")
-    return {"state": tmp_path / "state", "url": store_url}
+    return {"state": tmp_path / "state", "url": store_url, "root": root}
 
 
 def run(*args: str) -> object:
@@ -186,3 +192,97 @@ def test_meter_collect_saves_usage_per_tenant_for_the_reports(env: dict) -> None
     assert odder["meters"]["server.vcpu"] > 0 and odder["generated_at"]
     shown = json.loads(run("meter", "show", "--period", "2026-11", "-o", "json").stdout)
     assert odder["meters"] == shown["usage"]["odder"]  # the same figures as `meter show`
+
+
+def test_danish_csv_for_finance(env: dict) -> None:
+    assert run("meter", "collect", "--period", "2026-11").exit_code == 0
+    out = run("bill", "--period", "2026-11", "--model", "per_capita", "--export", "csv",
+              "--locale", "da")
+    assert out.exit_code == 0, out.output
+    path = env["state"] / "exports" / "settlement-2026-11-per_capita.da.csv"
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with BOM: Excel reads æøå right
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh, delimiter=";"))
+    assert len(rows) == 9 and rows[0]["name"] == "Aarhus"
+    amounts = [r["amount_dkk"] for r in rows]
+    assert all("," in a and "." not in a for a in amounts)  # decimal comma, no points
+    assert sum(int(a.replace(",", "")) for a in amounts) == 400_000_000
+    for r in rows:  # pools and components each add up to the amount
+        pools = sum(int(v.replace(",", "")) for k, v in r.items() if k.startswith("pool_"))
+        comps = sum(int(v.replace(",", "")) for k, v in r.items()
+                    if k.startswith("component_"))
+        assert pools == comps == int(r["amount_dkk"].replace(",", ""))
+    data = json.loads(run("bill", "--period", "2026-11", "--model", "hybrid", "-o", "json")
+                      .stdout)
+
+    def ore(text: str) -> int:
+        return int(text.replace(".", ""))
+
+    for comp, total in data["components"].items():  # every column sums to its total row
+        assert sum(ore(t["by_component"].get(comp, "0.00")) for t in data["tenants"]) == \
+            ore(total)
+    for pool, total in data["pools"].items():
+        assert sum(ore(t["by_pool"][pool]) for t in data["tenants"]) == ore(total)
+    assert ore(data["components"]["fixed"]) > 0 and ore(data["total"]) == 400_000_000
+    horsens = next(t for t in data["tenants"] if t["tenant"] == "horsens")
+    assert horsens["basis"] == "live from 2026-11-16: 15/30 days"
+    bad = run("bill", "--period", "2026-11", "--export", "csv", "--locale", "fr")
+    assert bad.exit_code == 2 and "--locale 'fr'" in bad.output
+
+
+def test_quarter_close_show_and_correction(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = run("bill", "--period", "2026-Q4")
+    assert out.exit_code == 1
+    assert "2026-Q4 is the sum of its closed months" in out.output
+    assert "2026-12 in the future" in out.output and "Traceback" not in out.output
+    out = run("bill", "close", "2026-11")
+    assert out.exit_code == 1 and "still open" in out.output
+
+    monkeypatch.setenv("FAELLESDRIFT_TODAY", "2027-01-04")
+    for month in ("2026-10", "2026-11", "2026-12"):
+        assert run("meter", "collect", "--period", month).exit_code == 0
+    for month in ("2026-10", "2026-11"):
+        out = run("bill", "close", month, "--model", "per_capita", "-o", "json")
+        assert out.exit_code == 0, out.output
+    assert run("bill", "--period", "2026-Q4").exit_code == 1
+    assert run("bill", "close", "2026-12", "--model", "per_capita").exit_code == 0
+    nov = json.loads(run("bill", "show", "--period", "2026-11", "-o", "json").stdout)
+    assert nov["closed"] is True and nov["total"] == "4000000.00"
+    q4 = json.loads(run("bill", "--period", "2026-Q4", "-o", "json").stdout)
+    months = [json.loads(run("bill", "show", "--period", m, "-o", "json").stdout)
+              for m in ("2026-10", "2026-11", "2026-12")]
+
+    def ore(text: str) -> int:
+        return int(text.replace(".", ""))
+
+    assert ore(q4["total"]) == sum(ore(m["total"]) for m in months) == 1_200_000_000
+    for i, t in enumerate(q4["tenants"]):
+        assert ore(t["amount"]) == sum(ore(m["tenants"][i]["amount"]) for m in months)
+    exported = json.loads(run("bill", "--period", "2026-11", "--export", "json",
+                              "-o", "json").stdout)
+    assert len(exported["statements"]) == 9
+    odder_statement = json.loads(Path(next(p for p in exported["statements"]
+                                           if p.endswith("-odder.json"))).read_text())
+    assert odder_statement["closed"] is True and odder_statement["period"] == "2026-11"
+    assert len(odder_statement["tenant"]["statement_sha256"]) == 64
+    assert odder_statement["tenant"]["amount"] == next(
+        t["amount"] for t in nov["tenants"] if t["tenant"] == "odder")
+    audit = [json.loads(line) for line in (env["state"] / "audit.jsonl").read_text()
+             .splitlines()]
+    assert sum(ev["command"] == "bill close" for ev in audit) == 3 * 9
+
+    # a tenant file changes after December is closed: December stays, January corrects
+    odder = env["root"] / "tenants" / "odder.yaml"
+    odder.write_text(odder.read_text().replace("population: 24000", "population: 34000"))
+    dec = json.loads(run("bill", "show", "--period", "2026-12", "-o", "json").stdout)
+    assert dec == months[2]
+    monkeypatch.setenv("FAELLESDRIFT_TODAY", "2027-02-02")
+    assert run("meter", "collect", "--period", "2027-01").exit_code == 0
+    jan = json.loads(run("bill", "--period", "2027-01", "--model", "per_capita",
+                         "-o", "json").stdout)
+    corrections = {t["tenant"]: t["corrections"] for t in jan["tenants"]}
+    assert [c["for_period"] for c in corrections["odder"]] == ["2026-10", "2026-11", "2026-12"]
+    assert all("population 24,000 → 34,000" in c["what"] for c in corrections["odder"])
+    assert sum(ore(c["amount"]) for cs in corrections.values() for c in cs) == 0
+    assert jan["total"] == "4000000.00"

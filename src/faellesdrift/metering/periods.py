@@ -1,7 +1,7 @@
 """Settlement periods: a month (2027-01), a quarter (2027-Q1) or a year (2027).
 
-Usage is collected and stored per month; a quarter or a year is the sum of its
-months. Each month's share of a yearly pool is rounded cumulatively, so the
+Usage is collected and stored per month, and a month is the unit of settlement;
+a quarter or a year is the sum of its closed months. Each month's share of a yearly pool is rounded cumulatively, so the
 twelve months of a year add up to the yearly pool to the øre.
 """
 
@@ -61,6 +61,19 @@ class Period:
     def months(self) -> tuple[str, ...]:
         return tuple(f"{self.year}-{m:02d}"
                      for m in range(self.first_month, self.first_month + self.months_count))
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+    @property
+    def month_periods(self) -> tuple[Period, ...]:
+        return tuple(Period(self.year, m, 1)
+                     for m in range(self.first_month, self.first_month + self.months_count))
+
+    def next_month(self) -> Period:
+        last = self.first_month + self.months_count - 1
+        return Period(self.year + 1, 1, 1) if last == 12 else Period(self.year, last + 1, 1)
 
     @property
     def start(self) -> date:

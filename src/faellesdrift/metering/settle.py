@@ -1,29 +1,39 @@
-"""Settlement: spread a period's cost pools over the tenants under an allocation model.
+"""Settlement: spread a month's cost pools over the tenants that take them.
 
-Every pool of ``settlement.pools`` (yearly DKK) carries its share of the period
-(``Period.share_ore``) and is split over the tenants that share that service
-(``operations`` is shared by all; a service kept ``local`` — or ``planned`` for
-later — is not charged). Models:
+Every pool of ``settlement.pools`` (yearly DKK) carries its share of the month
+(``Period.share_ore``) and is split over the tenants that take that service in
+the month. A tenant takes a pool from its go-live date (``onboarding.target``)
+when its scope shares the service (``operations`` is taken by every live
+tenant; ``planned`` from its handover date; ``local`` never). In a tenant's
+first month its weight is pro-rated by the days it takes the service. A pool
+that no tenant takes in the month is not billed and is named in the notes.
 
-- ``per_capita``: each pool by population;
-- ``consumption``: each pool by usage priced at the list rates;
+Models, each split into components that are shown with their basis:
+
+- ``per_capita``: each pool by population (``population``);
+- ``consumption``: each pool by usage priced at the list rates (``usage``);
 - ``hybrid`` (KOMBIT): a fixed price per citizen per year (reduced above a
-  threshold) for every tenant, the rest of each pool by consumption;
-- ``equal_plus_population`` (eKommune): a percentage split equally, the rest by
-  population.
+  threshold), spread over the pools by their size, charged only for the pools
+  a tenant takes (``fixed``); the rest of each pool by consumption (``usage``);
+- ``equal_plus_population`` (eKommune): a percentage split equally
+  (``equal``), the rest by population (``population``).
 
-Amounts are whole øre. Each split uses the largest-remainder method, so a pool's
-tenant amounts add up to the pool exactly and the tenants' totals to the sum of
-the pools. Locally kept assets — hosts named by an exception or covered by a
-contract that is in force on the period's first day — are not charged as
-shared: their usage is listed in the explanation, not priced.
+Amounts are whole øre. Each split uses the largest-remainder method, so every
+component of a pool adds up to its target exactly and the tenants' totals to
+the billed pools. Assets that the community does not deliver — hosts covered
+by a contract in force, or named by an exception in force whose ``delivery``
+is ``not_delivered`` — are not priced: their usage is listed, not charged. An
+exception is "delivered" unless it says otherwise.
+
+Quarters and years are sums of closed months (``statements``); this module
+settles one month.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -39,6 +49,7 @@ from faellesdrift.metering.usage import MICRO
 from faellesdrift.model import MODEL_NAMES, Settlement, Tenant
 
 BASELINE = "per_capita"
+COMPONENTS = ("fixed", "equal", "population", "usage", "correction")
 Mode = Literal["showback", "chargeback"]
 
 
@@ -82,6 +93,10 @@ def _num(x: Fraction) -> str:
     return f"{float(x):,.2f}"
 
 
+def _pct(x: Fraction) -> str:
+    return f"{float(x) * 100:.3f} %"
+
+
 # ------------------------------------------------------------------ results
 
 
@@ -92,6 +107,16 @@ class Line:
     pool: str
     text: str
     amount_ore: int | None = None
+    component: str = ""
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A credit (−) or debit (+) for a closed month, booked in a later open month."""
+
+    for_period: str
+    amount_ore: int
+    what: str
 
 
 @dataclass(frozen=True)
@@ -103,6 +128,10 @@ class TenantAmount:
     amount_ore: int
     by_pool: dict[str, int]
     lines: tuple[Line, ...]
+    by_component: dict[str, int] = field(default_factory=dict)
+    basis: str = ""
+    corrections: tuple[Correction, ...] = ()
+    sha256: str = ""  # of the closed statement this was read from
 
     @property
     def amount(self) -> Decimal:
@@ -114,13 +143,27 @@ class Bill:
     period: Period
     model: str
     mode: Mode
-    pools_ore: dict[str, int]
+    pools_ore: dict[str, int]  # what was billed of each pool
     tenants: tuple[TenantAmount, ...]
     notes: tuple[str, ...] = ()
+    unbilled_ore: dict[str, int] = field(default_factory=dict)  # pools no tenant took
+    closed: bool = False  # read from closed statements
+
+    @property
+    def corrections_ore(self) -> int:
+        return sum(c.amount_ore for t in self.tenants for c in t.corrections)
 
     @property
     def total_ore(self) -> int:
-        return sum(self.pools_ore.values())
+        return sum(self.pools_ore.values()) + self.corrections_ore
+
+    @property
+    def components_ore(self) -> dict[str, int]:
+        out = dict.fromkeys(COMPONENTS, 0)
+        for t in self.tenants:
+            for k, v in t.by_component.items():
+                out[k] = out.get(k, 0) + v
+        return out
 
     def tenant(self, slug: str) -> TenantAmount:
         for t in self.tenants:
@@ -145,13 +188,20 @@ class Comparison:
             self.bills[BASELINE].tenant(slug).amount_ore
 
 
-# ------------------------------------------------------------------ what is shared
+# ------------------------------------------------------------------ what is taken
+
+
+def go_live(tenant: Tenant) -> date:
+    """The day the tenant is billed from: its onboarding target."""
+    return tenant.onboarding.target
 
 
 def shares_service(tenant: Tenant, pool: str, on: date) -> tuple[bool, str]:
-    """Does the tenant share this pool's service on that day? (and why not)"""
+    """Does the tenant take this pool's service on that day? (and why not)"""
+    if go_live(tenant) > on:
+        return False, f"goes live {go_live(tenant)} — not billed before then"
     if pool == "operations":
-        return True, "every tenant shares operations"
+        return True, "every live tenant shares operations"
     entry = getattr(tenant.scope, pool)
     if entry.mode == "shared":
         return True, f"scope.{pool}: shared"
@@ -162,8 +212,33 @@ def shares_service(tenant: Tenant, pool: str, on: date) -> tuple[bool, str]:
     return False, f"scope.{pool}: kept locally"
 
 
+def days_taken(tenant: Tenant, pool: str, month: Period) -> tuple[int, str]:
+    """How many days of the month the tenant takes the pool, and the basis in words."""
+    start = go_live(tenant)
+    if pool != "operations":
+        entry = getattr(tenant.scope, pool)
+        if entry.mode == "local":
+            return 0, f"scope.{pool}: kept locally"
+        if entry.mode == "planned":
+            if entry.from_ is None or entry.from_ > month.end:
+                return 0, f"scope.{pool}: planned from {entry.from_} — not charged before then"
+            start = max(start, entry.from_)
+    if start > month.end:
+        return 0, f"goes live {go_live(tenant)} — not billed before then"
+    days = month.days
+    taken = (month.end - max(start, month.start)).days + 1
+    if taken == days:
+        return days, f"taken all {days} days"
+    return taken, f"taken from {start}: {taken}/{days} days"
+
+
 def kept_assets(estate: Estate, on: date) -> dict[tuple[str, str], str]:
-    """(tenant, host) → why it is kept locally on that day (active exception or contract)."""
+    """(tenant, host) → why the community does not deliver it on that day.
+
+    A contract in force keeps the hosts it covers; an exception in force keeps its
+    hosts only when its ``delivery`` is ``not_delivered`` (an exception to one setting
+    of a delivered service changes nothing on the bill).
+    """
     kept: dict[tuple[str, str], str] = {}
     for t in estate.tenants:
         for c in t.contracts:
@@ -173,16 +248,16 @@ def kept_assets(estate: Estate, on: date) -> dict[tuple[str, str], str]:
         for ex in t.exceptions:
             in_force = (ex.expires is not None and ex.expires >= on
                         and (ex.approved_on is None or ex.approved_on <= on))
-            if in_force:
+            if in_force and ex.delivery == "not_delivered":
                 for h in ex.hosts:
-                    kept.setdefault((t.slug, h),
-                                    f"exception {ex.id} ({ex.control}) until {ex.expires}")
+                    kept.setdefault((t.slug, h), f"exception {ex.id} ({ex.control}, not "
+                                                 f"delivered) until {ex.expires}")
     return kept
 
 
 @dataclass(frozen=True)
 class Usage:
-    """A period's usage per tenant and meter (unit-months for levels, events for counters)."""
+    """A month's usage per tenant and meter (unit-months for levels, events for counters)."""
 
     charged: dict[str, dict[str, Fraction]]  # tenant → meter → quantity
     kept: dict[str, dict[str, dict[str, Fraction]]]  # tenant → subject → meter → quantity
@@ -234,34 +309,54 @@ def mode_of(settlement: Settlement, period: Period, showback: bool = False) -> M
 
 
 class _Builder:
-    """Collects each tenant's lines and per-pool øre while a model runs."""
+    """Collects each tenant's lines, per-pool and per-component øre while a model runs."""
 
     def __init__(self, estate: Estate, period: Period, s: Settlement, usage: Usage) -> None:
         self.estate, self.period, self.s, self.usage = estate, period, s, usage
         self.tenants = estate.tenants  # sorted by slug: the tie-break order
         self.pools = {p: period.share_ore(ore(v)) for p, v in s.pools.items()}
+        self.billed: dict[str, int] = {}
+        self.unbilled: dict[str, int] = {}
+        self.taken: dict[str, dict[str, tuple[Fraction, str]]] = {}
+        for t in self.tenants:
+            self.taken[t.slug] = {}
+            for p in self.pools:
+                days, why = days_taken(t, p, period)
+                self.taken[t.slug][p] = (Fraction(days, period.days), why)
         self.lines: dict[str, list[Line]] = {t.slug: [] for t in self.tenants}
         self.by_pool: dict[str, dict[str, int]] = {t.slug: {} for t in self.tenants}
+        self.by_comp: dict[str, dict[str, int]] = {t.slug: {} for t in self.tenants}
         self.notes: list[str] = []
 
-    def eligible(self, pool: str) -> list[Tenant]:
-        sharing = [t for t in self.tenants if shares_service(t, pool, self.period.start)[0]]
-        if not sharing:
-            raise SettlementError(f"no tenant shares the {pool} pool in {self.period}: "
-                                  f"remove it from settlement.pools or set scope.{pool}: shared")
-        return sharing
+    def frac(self, t: Tenant, pool: str) -> Fraction:
+        return self.taken[t.slug][pool][0]
 
-    def add(self, slug: str, pool: str, amount: int, text: str, details: Iterable[str]) -> None:
+    def sharing(self, pool: str) -> list[Tenant]:
+        """The tenants that take the pool this month; none: the pool is not billed."""
+        taking = [t for t in self.tenants if self.frac(t, pool) > 0]
+        for t in self.tenants:
+            f, why = self.taken[t.slug][pool]
+            if f == 0:
+                self.lines[t.slug].append(Line(pool, f"{pool}: not charged — {why}", 0, ""))
+                self.by_pool[t.slug].setdefault(pool, 0)
+        if taking:
+            self.billed[pool] = self.pools[pool]
+        else:
+            self.unbilled[pool] = self.pools[pool]
+            self.notes.append(f"{pool}: DKK {dkk(self.pools[pool])} not billed — no tenant "
+                              f"takes it in {self.period}")
+        return taking
+
+    def add(self, slug: str, pool: str, component: str, amount: int, text: str,
+            details: Iterable[str] = ()) -> None:
         self.by_pool[slug][pool] = self.by_pool[slug].get(pool, 0) + amount
-        self.lines[slug].append(Line(pool, text, amount))
+        self.by_comp[slug][component] = self.by_comp[slug].get(component, 0) + amount
+        self.lines[slug].append(Line(pool, text, amount, component))
         self.lines[slug].extend(Line(pool, f"  {d}") for d in details)
 
-    def not_sharing(self, pool: str) -> None:
-        for t in self.tenants:
-            ok, why = shares_service(t, pool, self.period.start)
-            if not ok:
-                self.lines[t.slug].append(Line(pool, f"{pool}: not charged — {why}", 0))
-                self.by_pool[t.slug].setdefault(pool, 0)
+    def days_note(self, t: Tenant, pool: str) -> list[str]:
+        f, why = self.taken[t.slug][pool]
+        return [] if f == 1 else [f"pro-rated: {why}"]
 
     def consumption_weights(self, pool: str, sharing: list[Tenant]
                             ) -> tuple[dict[str, Fraction], dict[str, list[str]]]:
@@ -269,6 +364,7 @@ class _Builder:
         weights, details = {}, {}
         for t in sharing:
             used = self.usage.charged.get(t.slug, {})
+            f = self.frac(t, pool)
             w, d = Fraction(0), []
             for name, rate in sorted(meters.items()):
                 q = used.get(name, Fraction(0))
@@ -277,6 +373,10 @@ class _Builder:
                     w += price
                     d.append(f"{name}: {_num(q)} {CATALOG[name].usage_unit} × DKK "
                              f"{dkk(ore(rate.dkk))} = DKK {dkk(price * 100)}")
+            if f != 1 and w:
+                d.append(f"pro-rated: {self.taken[t.slug][pool][1]} → list DKK "
+                         f"{dkk(w * 100)} × {_num(f)}")
+                w *= f
             for subject, qs in sorted(self.usage.kept.get(t.slug, {}).items()):
                 priced = {m: q for m, q in qs.items() if m in meters}
                 if priced:
@@ -286,8 +386,8 @@ class _Builder:
             weights[t.slug], details[t.slug] = w, d
         return weights, details
 
-    def split_consumption(self, pool: str, target: int, label: str) -> None:
-        sharing = self.eligible(pool)
+    def split_consumption(self, pool: str, sharing: list[Tenant], target: int, label: str
+                          ) -> None:
         weights, details = self.consumption_weights(pool, sharing)
         total = sum(weights.values(), Fraction(0))
         if target and total == 0:
@@ -298,61 +398,71 @@ class _Builder:
         amounts = apportion(target, [weights[t.slug] for t in sharing])
         for t, a in zip(sharing, amounts, strict=True):
             share = weights[t.slug] / total if total else Fraction(0)
-            self.add(t.slug, pool, a,
+            self.add(t.slug, pool, "usage", a,
                      f"{pool}: {label} — list DKK {dkk(weights[t.slug] * 100)} of "
-                     f"DKK {dkk(total * 100)} ({float(share) * 100:.3f} %) × "
-                     f"DKK {dkk(target)} = DKK {dkk(a)}", details[t.slug])
-        self.not_sharing(pool)
+                     f"DKK {dkk(total * 100)} ({_pct(share)}) × DKK {dkk(target)} = "
+                     f"DKK {dkk(a)}", details[t.slug])
 
-    def split_population(self, pool: str, target: int, equal_pct: Fraction = Fraction(0)
-                         ) -> None:
-        sharing = self.eligible(pool)
-        pop_total = sum(t.population for t in sharing)
-        n = len(sharing)
-        equal = Fraction(target) * equal_pct / 100
-        by_pop = Fraction(target) - equal
-        exact = [equal / n + by_pop * t.population / pop_total for t in sharing]
-        amounts = apportion(target, exact)
-        for t, x, a in zip(sharing, exact, amounts, strict=True):
-            share = Fraction(t.population, pop_total)
-            if equal_pct:
-                details = [(f"equal part: {_num(equal_pct)} % of DKK {dkk(target)} / {n} tenants "
-                           f"= DKK {dkk(equal / n)}"),
-                           (f"population part: {_num(100 - equal_pct)} % × {t.population:,} of "
-                           f"{pop_total:,} citizens = DKK {dkk(by_pop * share)}")]
-                text = f"{pool}: equal + population = DKK {dkk(a)}"
-            else:
-                details = []
-                text = (f"{pool}: {t.population:,} of {pop_total:,} citizens "
-                        f"({float(share) * 100:.3f} %) × DKK {dkk(target)} = DKK {dkk(a)}")
-            if a != math.floor(x + Fraction(1, 2)):
-                details.append("(largest-remainder rounding moved one øre)")
-            self.add(t.slug, pool, a, text, details)
-        self.not_sharing(pool)
+    def split_population(self, pool: str, sharing: list[Tenant], target: int) -> None:
+        weights = [t.population * self.frac(t, pool) for t in sharing]
+        total = sum(weights, Fraction(0))
+        for t, w, a in zip(sharing, weights, apportion(target, weights), strict=True):
+            self.add(t.slug, pool, "population", a,
+                     f"{pool}: population — {t.population:,} citizens"
+                     f"{'' if self.frac(t, pool) == 1 else f' × {_num(self.frac(t, pool))}'}"
+                     f" of {_num(total)} ({_pct(w / total)}) × DKK {dkk(target)} = "
+                     f"DKK {dkk(a)}", self.days_note(t, pool))
+
+    def split_equal(self, pool: str, sharing: list[Tenant], target: int) -> None:
+        weights = [self.frac(t, pool) for t in sharing]
+        total = sum(weights, Fraction(0))
+        for t, w, a in zip(sharing, weights, apportion(target, weights), strict=True):
+            self.add(t.slug, pool, "equal", a,
+                     f"{pool}: equal share — {_num(w)} of {_num(total)} tenant-months "
+                     f"× DKK {dkk(target)} = DKK {dkk(a)}", self.days_note(t, pool))
 
     def bill(self, model: str, mode: Mode) -> Bill:
         amounts = tuple(
             TenantAmount(t.slug, t.name, t.code, t.population,
                          sum(self.by_pool[t.slug].values()), dict(self.by_pool[t.slug]),
-                         tuple(self.lines[t.slug]))
+                         tuple(self.lines[t.slug]), dict(self.by_comp[t.slug]),
+                         self._basis(t))
             for t in self.tenants)
-        return Bill(self.period, model, mode, dict(self.pools), amounts, tuple(self.notes))
+        return Bill(self.period, model, mode, dict(self.billed), amounts, tuple(self.notes),
+                    dict(self.unbilled))
+
+    def _basis(self, t: Tenant) -> str:
+        live = go_live(t)
+        if live > self.period.end:
+            return f"not live (go-live {live})"
+        if live > self.period.start:
+            days = (self.period.end - live).days + 1
+            return f"live from {live}: {days}/{self.period.days} days"
+        return f"live since {live}"
 
 
 def _per_capita(b: _Builder) -> None:
     for pool, target in b.pools.items():
-        b.split_population(pool, target)
+        sharing = b.sharing(pool)
+        if sharing:
+            b.split_population(pool, sharing, target)
 
 
 def _equal_plus_population(b: _Builder) -> None:
     pct = Fraction(b.s.models.equal_plus_population.equal_pct)
     for pool, target in b.pools.items():
-        b.split_population(pool, target, equal_pct=pct)
+        sharing = b.sharing(pool)
+        if sharing:
+            equal = math.floor(target * pct / 100 + Fraction(1, 2))
+            b.split_equal(pool, sharing, equal)
+            b.split_population(pool, sharing, target - equal)
 
 
 def _consumption(b: _Builder) -> None:
     for pool, target in b.pools.items():
-        b.split_consumption(pool, target, "by consumption")
+        sharing = b.sharing(pool)
+        if sharing:
+            b.split_consumption(pool, sharing, target, "by consumption")
 
 
 def hybrid_fixed_yearly(population: int, base: Fraction, threshold: int, factor: Fraction
@@ -364,34 +474,41 @@ def hybrid_fixed_yearly(population: int, base: Fraction, threshold: int, factor:
 def _hybrid(b: _Builder) -> None:
     p = b.s.models.hybrid
     base, factor = Fraction(p.base_dkk_per_citizen), Fraction(p.above_threshold_factor)
-    months = Fraction(b.period.months_count, 12)
-    fixed = {t.slug: hybrid_fixed_yearly(t.population, base, p.threshold_citizens, factor)
-             * months * 100 for t in b.tenants}  # øre, exact
-    total = sum(b.pools.values())
-    fixed_total = sum(fixed.values(), Fraction(0))
-    if fixed_total > total:
-        raise SettlementError(
-            f"hybrid: the fixed part (DKK {dkk(fixed_total)}) is more than the pools "
-            f"(DKK {dkk(total)}) for {b.period}; lower settlement.models.hybrid."
-            "base_dkk_per_citizen or raise settlement.pools")
-    rest = Fraction(total) - fixed_total
-    groups = apportion(total, [fixed_total] + [Fraction(v) * rest / total
-                                               for v in b.pools.values()])
-    fixed_target, pool_targets = groups[0], dict(zip(b.pools, groups[1:], strict=True))
-    amounts = apportion(fixed_target, [fixed[t.slug] for t in b.tenants])
     th = p.threshold_citizens
-    for t, a in zip(b.tenants, amounts, strict=True):
-        low, high = min(t.population, th), max(0, t.population - th)
-        formula = f"{low:,} citizens × DKK {dkk(ore(base))}"
-        if high:
-            formula += f" + {high:,} × DKK {dkk(ore(base * factor))}"
-        yearly = hybrid_fixed_yearly(t.population, base, th, factor)
-        b.add(t.slug, "fixed", a, f"fixed: {formula} = DKK {dkk(yearly * 100)} a year; "
-                                  f"{b.period.months_count}/12 = DKK {dkk(a)}", [])
-    b.notes.append(f"hybrid: fixed part DKK {dkk(fixed_target)}, variable part "
-                   f"DKK {dkk(total - fixed_target)} by consumption")
-    for pool, target in pool_targets.items():
-        b.split_consumption(pool, target, "variable, by consumption")
+    yearly_pools = {pool: Fraction(v) for pool, v in b.s.pools.items()}
+    all_pools = sum(yearly_pools.values(), Fraction(0))
+    month = Fraction(1, 12)
+    fixed_total = variable_total = 0
+    for pool, target in b.pools.items():
+        sharing = b.sharing(pool)
+        if not sharing:
+            continue
+        weight = yearly_pools[pool] / all_pools  # this pool's part of the fixed price
+        exact = {t.slug: hybrid_fixed_yearly(t.population, base, th, factor) * weight * month
+                 * b.frac(t, pool) * 100 for t in sharing}  # øre, exact
+        fixed_exact = sum(exact.values(), Fraction(0))
+        if fixed_exact > target:
+            raise SettlementError(
+                f"hybrid: the fixed part of the {pool} pool (DKK {dkk(fixed_exact)}) is more "
+                f"than the pool (DKK {dkk(target)}) in {b.period}; lower settlement.models."
+                "hybrid.base_dkk_per_citizen or raise settlement.pools")
+        fixed = min(target, math.floor(fixed_exact + Fraction(1, 2)))
+        for t, a in zip(sharing, apportion(fixed, list(exact.values())), strict=True):
+            low, high = min(t.population, th), max(0, t.population - th)
+            formula = f"{low:,} citizens × DKK {dkk(ore(base))}"
+            if high:
+                formula += f" + {high:,} × DKK {dkk(ore(base * factor))}"
+            yearly = hybrid_fixed_yearly(t.population, base, th, factor)
+            f = b.frac(t, pool)
+            b.add(t.slug, pool, "fixed", a,
+                  f"{pool}: fixed — {formula} = DKK {dkk(yearly * 100)} a year × "
+                  f"{_pct(weight)} (the {pool} pool's part of all pools) × 1/12"
+                  f"{'' if f == 1 else f' × {_num(f)}'} = DKK {dkk(a)}", b.days_note(t, pool))
+        b.split_consumption(pool, sharing, target - fixed, "variable, by consumption")
+        fixed_total += fixed
+        variable_total += target - fixed
+    b.notes.append(f"hybrid: fixed part DKK {dkk(fixed_total)}, variable part "
+                   f"DKK {dkk(variable_total)} by consumption")
 
 
 MODELS = {
@@ -403,31 +520,65 @@ MODELS = {
 assert tuple(MODELS) == MODEL_NAMES
 
 
+def with_corrections(bill: Bill, corrections: Mapping[str, Sequence[Correction]]) -> Bill:
+    """The bill with credit/debit lines for closed months added to each tenant's amount."""
+    if not any(corrections.values()):
+        return bill
+    tenants = []
+    for t in bill.tenants:
+        cs = tuple(corrections.get(t.slug, ()))
+        extra = sum(c.amount_ore for c in cs)
+        comp = dict(t.by_component)
+        lines = list(t.lines)
+        if cs:
+            comp["correction"] = comp.get("correction", 0) + extra
+            lines += [Line("correction", f"correction for {c.for_period}: {c.what} = "
+                                         f"DKK {dkk(c.amount_ore)}", c.amount_ore, "correction")
+                      for c in cs]
+        tenants.append(TenantAmount(t.slug, t.name, t.code, t.population,
+                                    t.amount_ore + extra, t.by_pool, tuple(lines), comp,
+                                    t.basis, t.corrections + cs))
+    return Bill(bill.period, bill.model, bill.mode, bill.pools_ore, tuple(tenants), bill.notes,
+                bill.unbilled_ore, bill.closed)
+
+
 def settle(estate: Estate, period: Period, rollup: Iterable[RollupRow], model: str,
-           *, showback: bool = False, usage: Usage | None = None) -> Bill:
+           *, showback: bool = False, usage: Usage | None = None,
+           corrections: Mapping[str, Sequence[Correction]] | None = None) -> Bill:
+    """Settle one month under one model (quarters and years: ``statements.bill_for``)."""
     if model not in MODELS:
         raise SettlementError(f"--model {model!r} is not a model; use one of: "
                               f"{', '.join(MODELS)}")
     s = settlement_of(estate)
     period.check_not_future(estate.today)
+    if not period.is_month:
+        raise SettlementError(f"{period.id}: a quarter or a year is the sum of its closed "
+                              "months; settle one month at a time")
     usage = usage or Usage.from_rollup(rollup, estate, period)
     b = _Builder(estate, period, s, usage)
     MODELS[model](b)
-    bill = b.bill(model, mode_of(s, period, showback))
-    assert sum(t.amount_ore for t in bill.tenants) == bill.total_ore, "settlement is not exact"
+    bill = with_corrections(b.bill(model, mode_of(s, period, showback)), corrections or {})
+    if sum(t.amount_ore for t in bill.tenants) != bill.total_ore:  # pragma: no cover
+        raise SettlementError(f"{period.id} {model}: the tenants' amounts do not add up to "
+                              "the billed pools (a bug: report it)")
     return bill
 
 
 def compare(estate: Estate, period: Period, rollup: Iterable[RollupRow], *,
-            showback: bool = False) -> Comparison:
+            showback: bool = False,
+            corrections: Mapping[str, Sequence[Correction]] | None = None) -> Comparison:
     """Every model on the same usage; a model that cannot settle is reported, not raised."""
     s = settlement_of(estate)
     period.check_not_future(estate.today)
+    if not period.is_month:
+        raise SettlementError(f"{period.id}: --compare works on one month; a quarter or a "
+                              "year is the sum of its closed statements")
     usage = Usage.from_rollup(list(rollup), estate, period)
     bills, errors = {}, {}
     for name in MODELS:
         try:
-            bills[name] = settle(estate, period, (), name, showback=showback, usage=usage)
+            bills[name] = settle(estate, period, (), name, showback=showback, usage=usage,
+                                 corrections=corrections)
         except SettlementError as exc:
             errors[name] = str(exc)
     return Comparison(period, mode_of(s, period, showback), bills, errors)

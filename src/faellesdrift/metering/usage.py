@@ -19,6 +19,8 @@ from faellesdrift.metering.meters import CATALOG, meter
 
 MICRO = 1_000_000
 MAX_KEY = 200
+MAX_QUANTITY = 1_000_000_000  # units per sample (1 EB of disk); keeps sums within BIGINT
+MAX_MICRO = MAX_QUANTITY * MICRO
 
 
 class UsageRow(NamedTuple):
@@ -40,11 +42,16 @@ class UsageRow(NamedTuple):
 def to_micro(quantity: float | Decimal, where: str = "quantity") -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, (int, float, Decimal)):
         raise UsageRejected(f"{where}: {quantity!r} is not a number; give a number ≥ 0")
-    if isinstance(quantity, float) and not math.isfinite(quantity):
+    finite = quantity.is_finite() if isinstance(quantity, Decimal) else (
+        not isinstance(quantity, float) or math.isfinite(quantity))
+    if not finite:
         raise UsageRejected(f"{where}: {quantity!r} is not a finite number; give a number ≥ 0")
     if quantity < 0:
         raise UsageRejected(f"{where}: negative quantity {quantity}; usage is never negative "
                             "(fix the collector's input)")
+    if quantity > MAX_QUANTITY:
+        raise UsageRejected(f"{where}: quantity {quantity} is more than {MAX_QUANTITY:,} per "
+                            "sample; check the unit (fix the collector's input)")
     if isinstance(quantity, int):
         return quantity * MICRO
     return int((Decimal(str(quantity)) * MICRO).to_integral_value())
@@ -102,6 +109,10 @@ def check_rows(rows: Sequence[UsageRow], *, today: date,
     if min(map(itemgetter(6), rows)) < 0:
         raise fail(lambda r: r.quantity_micro < 0,
                    lambda r: f"negative quantity {r.quantity}; usage is never negative")
+    if max(map(itemgetter(6), rows)) > MAX_MICRO:
+        raise fail(lambda r: r.quantity_micro > MAX_MICRO,
+                   lambda r: f"quantity {r.quantity} is more than {MAX_QUANTITY:,} per "
+                             "sample; check the unit")
     keys = map(itemgetter(0), rows)
     if max(map(len, keys)) > MAX_KEY or min(map(len, map(itemgetter(0), rows))) == 0:
         raise fail(lambda r: not 0 < len(r.key) <= MAX_KEY,
