@@ -69,3 +69,9 @@ def test_object_keys_keep_vrf_and_drop_options() -> None:
     assert object_key(junos, "set system syslog host 10.0.0.9 any any") == \
         "set system syslog host 10.0.0.9"
     assert object_key(ios, "banner motd ^C\nHi\n^C") == "banner motd"
+
+
+def test_a_single_eos_name_server_in_a_vrf_is_removed_with_its_vrf(estate: Estate) -> None:
+    running = render(estate, estate.host("odd-dist02")).text + \
+        "ip name-server vrf default 10.27.0.53\n"
+    assert _plan(estate, "odd-dist02", running) == ["no ip name-server vrf default 10.27.0.53"]

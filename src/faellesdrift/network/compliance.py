@@ -129,7 +129,10 @@ def prepare(spec: PlatformSpec, text: str | bytes, *, managed_only: bool = False
 
 
 # IOS prints several name servers on one line; the intended config has one a line.
-_NAME_SERVERS = re.compile(r"^(ip name-server(?: vrf \S+)?) (\S+(?: \S+)+)$", re.MULTILINE)
+# The servers are addresses, so `vrf NAME` is never taken for two of them.
+_ADDRESS = r"[0-9A-Fa-f][0-9A-Fa-f:.]*"
+_NAME_SERVERS = re.compile(
+    rf"^(ip name-server(?: vrf \S+)?) ({_ADDRESS}(?: {_ADDRESS})+)$", re.MULTILINE)
 
 
 def _one_per_line(text: str) -> str:
