@@ -262,6 +262,29 @@ def test_local_drift_on_one_host_is_planned_and_fixed_alone(scenario: Scenario) 
     assert "pool" not in ssh(scenario, "aar-file01", "cat /etc/chrony/chrony.conf").stdout
 
 
+def test_apply_reuses_the_plan_made_moments_before_and_shows_the_diff(
+        scenario: Scenario) -> None:
+    r = ssh(scenario, "odd-file01", "echo 'a local note' >> /etc/motd")
+    assert r.returncode == 0, r.stderr
+    code, out = cli(scenario, "plan (before apply)", "plan", "-o", "json")
+    assert code == 0, out
+    plan = as_json(out)
+    assert by_host(plan)["odd-file01"]["status"] == "changed"
+    runs = scenario.settings.state_dir / "servers" / "runs"
+    plans_before = sorted(p.name for p in runs.iterdir() if "-plan-" in p.name)
+    code, out = cli(scenario, "apply (plan reused)", "apply", "--yes", "--diff")
+    assert code == 0, out
+    assert "reused" in out and plan["run_id"] in out, out
+    assert sorted(p.name for p in runs.iterdir() if "-plan-" in p.name) == plans_before
+    assert "-a local note" in out, out  # the applied change's diff
+    assert "a local note" not in ssh(scenario, "odd-file01", "cat /etc/motd").stdout
+    # another selection (one tenant) has no plan of its own yet: apply checks first
+    code, out = cli(scenario, "apply (after the change)", "apply", "--yes", "--tenant", "odder")
+    assert code == 0, out
+    assert "reused" not in out
+    assert "slowest hosts:" in out
+
+
 def test_a_host_stopped_mid_run_fails_alone_while_the_rest_finish(scenario: Scenario) -> None:
     estate = load_estate(REPO, TODAY)
     access = Access.from_lab(scenario.settings)

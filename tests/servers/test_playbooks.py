@@ -19,11 +19,12 @@ def test_ansible_lint_passes(tmp_path: Path) -> None:
     lint = Path(sys.executable).parent / "ansible-lint"
     if not lint.exists():
         pytest.fail("ansible-lint is missing: pip install -e '.[dev]'", pytrace=False)
-    # a copy, so that ansible-lint's .ansible/ cache lands in tmp_path, not in the repo
+    # a copy, so that ansible-lint's .ansible/ cache lands in tmp_path, not in the repo;
+    # run from inside it, so that playbooks/ansible.cfg shows it the baseline's modules
     shutil.copytree(PLAYBOOKS, tmp_path / "playbooks")
-    proc = subprocess.run([str(lint), "--offline", "--profile", "production", "playbooks"],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=600,
-                          check=False)
+    proc = subprocess.run([str(lint), "--offline", "--profile", "production", "."],
+                          cwd=tmp_path / "playbooks", capture_output=True, text=True,
+                          timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 

@@ -13,7 +13,13 @@ from typing import Annotated, Self
 
 import typer
 from rich.console import Console
-from rich.live import Live
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -23,19 +29,10 @@ from faellesdrift.estate import Estate
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.hostvars import Selection, select
 from faellesdrift.servers.results import HostResult, Mode, RunResult
-from faellesdrift.servers.runner import run
+from faellesdrift.servers.runner import reusable_plan, run
 from faellesdrift.servers.verify import VerifyResult, verify
 from faellesdrift.settings import Settings
-from faellesdrift.ui import (
-    Output,
-    OutputOpt,
-    console,
-    err_console,
-    fail,
-    print_json,
-    styled,
-    table,
-)
+from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
 
 servers_app = typer.Typer(
     help="Server baseline (time, logging, SSH, admin accounts, monitoring, banner) "
@@ -47,7 +44,9 @@ TenantOpt = Annotated[list[str] | None, typer.Option(
 HostOpt = Annotated[list[str] | None, typer.Option(
     "--host", help="Only this server; repeat for more.")]
 ForksOpt = Annotated[int | None, typer.Option(
-    "--forks", min=1, max=100, help="Hosts Ansible works on at once (default: all, max 25).")]
+    "--forks", min=1, max=100,
+    help="Hosts Ansible works on at once (default: all, within the machine's cores and "
+         "memory).")]
 
 STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red",
                 "not run": "red", "passed": "green", "in sync": "green", "drift": "yellow"}
@@ -95,46 +94,48 @@ def _left_out_text(selection: Selection | RunResult | VerifyResult) -> str:
 
 
 class _Progress:
-    """A live per-host table on stderr while Ansible runs."""
+    """A live progress bar on stderr while Ansible runs: hosts done / changed / failed."""
 
     def __init__(self, selection: Selection, mode: Mode) -> None:
         self.mode = mode
-        self.rows = {b.host: {"tenant": b.tenant, "done": 0, "changed": 0, "failed": 0,
-                              "last": "waiting", "state": ""} for b in selection.targets}
-        self.live = Live(self._render(), console=err_console, refresh_per_second=4,
-                         transient=False)
+        self.hosts = {b.host for b in selection.targets}
+        self.done: set[str] = set()
+        self.changed: set[str] = set()
+        self.failed: set[str] = set()
+        self.last = "waiting for the first host"
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TextColumn("{task.fields[counts]}"), TimeElapsedColumn(),
+                            TextColumn("{task.fields[last]}"), console=err_console,
+                            transient=False)
+        self.task = self.bar.add_task(f"servers {mode}: hosts done", total=len(self.hosts),
+                                      counts=self._counts(), last=self.last)
 
-    def _render(self) -> Table:
+    def _counts(self) -> str:
         verb = "would change" if self.mode == "plan" else "changed"
-        t = Table(title=f"servers {self.mode}", title_justify="left")
-        for c in ("host", "tenant", "tasks", verb, "failed", "last task"):
-            t.add_column(c, overflow="fold")
-        for host, r in self.rows.items():
-            t.add_row(host, r["tenant"], str(r["done"]), str(r["changed"]), str(r["failed"]),
-                      f"{r['last']} {r['state']}".strip())
-        return t
+        return f"{verb} {len(self.changed)} · failed {len(self.failed)}"
 
     def __call__(self, host: str, task: str, state: str) -> None:
-        r = self.rows.get(host)
-        if r is None:
+        if host not in self.hosts:
             return
-        if state == "done":
-            r["last"], r["state"] = "finished", ""
-        else:
-            r["done"] += 1
-            r["changed"] += state == "changed"
-            r["failed"] += state in ("failed", "unreachable")
-            r["last"], r["state"] = task, f"({state})"
-        self.live.update(self._render())
+        if state == "changed":
+            self.changed.add(host)
+        elif state in ("failed", "unreachable"):
+            self.failed.add(host)
+            self.done.add(host)
+        elif state in ("finished", "done"):
+            self.done.add(host)
+        if task:
+            self.last = f"{host}: {task[:40]}"
+        self.bar.update(self.task, completed=len(self.done), counts=self._counts(),
+                        last=self.last)
 
     def __enter__(self) -> Self:
         if err_console.is_terminal:
-            self.live.start()
+            self.bar.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.live.is_started:
-            self.live.stop()
+        self.bar.stop()
 
 
 def _run(mode: Mode, settings: Settings, access: Access, selection: Selection,
@@ -170,7 +171,10 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
         status = h.status if not h.succeeded else ("drift" if h.changed else "in sync")
         what = h.reason or ", ".join(dict.fromkeys(c.role for c in h.changes))
         rows.append([h.host, h.tenant, _style(status), h.changed, what, _exceptions_text(h)])
-    _out().print(_table("Plan: server baseline (check + diff, nothing changed)",
+    title = "Plan: server baseline (check + diff, nothing changed)"
+    if result.reused_from:
+        title += f" — made at {result.reused_from}, reused"
+    _out().print(_table(title,
                         ["host", "tenant", "status", "would change", "what / why",
                          "exceptions kept"], rows))
     for h in result.hosts.values():
@@ -186,12 +190,22 @@ def _print_plan(result: RunResult, show_diff: bool) -> None:
     _footer(result)
 
 
-def _print_apply(result: RunResult) -> None:
+def _print_apply(result: RunResult, show_diff: bool = False) -> None:
     rows = [[h.host, h.tenant, h.ok, h.changed, h.failed, h.unreachable, _style(h.status),
              h.reason or _exceptions_text(h)] for h in result.hosts.values()]
     _out().print(_table("Apply: server baseline",
                         ["host", "tenant", "ok", "changed", "failed", "unreachable", "status",
                          "note (reason or exceptions kept)"], rows))
+    for h in result.hosts.values() if show_diff else ():
+        if not h.changes:
+            continue
+        console.print(f"[bold]{h.host}[/] changed:", highlight=False)
+        for c in h.changes:
+            path = f" → {c.path}" if c.path else ""
+            console.print(f"  • {c.role}: {c.task}{path}", highlight=False, soft_wrap=True)
+            if c.diff:
+                console.print("    " + c.diff.replace("\n", "\n    "), highlight=False,
+                              markup=False)
     _footer(result)
 
 
@@ -204,6 +218,13 @@ def _footer(result: RunResult) -> None:
     console.print(f"{len(result.hosts)} host(s): {', '.join(parts)}; "
                   f"{result.changed_tasks} task(s) {verb} in {result.elapsed:.1f} s "
                   f"(run {result.run_id})", highlight=False, soft_wrap=True)
+    slow = result.slowest()
+    if slow["hosts"]:
+        console.print("slowest hosts: " + ", ".join(
+            f"{h['host']} {h['seconds']:.1f} s" for h in slow["hosts"]) + "; costliest tasks "
+            "(all hosts): " + ", ".join(f"{t['task']} {t['seconds']:.1f} s"
+                                        for t in slow["tasks"]),
+            highlight=False, soft_wrap=True)
     if result.left_out:
         console.print(f"left out: {_left_out_text(result)}", highlight=False)
     if result.error:
@@ -239,6 +260,11 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
               host: HostOpt = None, forks: ForksOpt = None,
               skip_plan: Annotated[bool, typer.Option(
                   "--skip-plan", help="Apply without showing the plan first.")] = False,
+              replan: Annotated[bool, typer.Option(
+                  "--replan", help="Check again even when a plan of exactly this run was "
+                                   "made moments ago.")] = False,
+              diff: Annotated[bool, typer.Option("--diff/--no-diff",
+                                                 help="Show each changed file's diff.")] = False,
               yes: Annotated[bool, typer.Option(
                   "--yes", "-y", help="Do not ask before applying (asked only on a terminal)."
               )] = False,
@@ -246,13 +272,17 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
     """Apply the baseline; every changed task goes to the audit log.
 
     Shows the plan first (unless --skip-plan or --output json) and, on a
-    terminal, asks before changing anything (unless --yes). Exit code 0 only
-    when every host finished without a failed task.
+    terminal, asks before changing anything (unless --yes). A plan of exactly
+    this run (same estate, hosts and playbooks) made in the last minutes by
+    `servers plan` is shown instead of checking again (unless --replan). Exit
+    code 0 only when every host finished without a failed task.
     """
     settings, _, access, selection = _prepare(root, today, tenant, host)
     quiet = output is Output.json
     if not skip_plan and not quiet:  # JSON is for machines: no preview nobody reads
-        planned = _run("plan", settings, access, selection, forks, quiet)
+        planned = None if replan else reusable_plan(selection, access, settings)
+        if planned is None:
+            planned = _run("plan", settings, access, selection, forks, quiet)
         _print_plan(planned, show_diff=False)
         if not planned.changed_tasks and planned.ok:
             console.print("nothing to change; applying anyway to confirm", highlight=False)
@@ -263,7 +293,7 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
     if output is Output.json:
         print_json(result.to_dict())
     else:
-        _print_apply(result)
+        _print_apply(result, show_diff=diff)
         console.print(f"audit log: {settings.audit_log}", highlight=False)
     if not result.ok:
         raise typer.Exit(1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from faellesdrift.servers.hostvars import ROLES, Selection, controls_of_role
@@ -19,6 +20,7 @@ Mode = Literal["plan", "apply"]
 Status = Literal["ok", "changed", "failed", "unreachable", "not run"]
 
 MAX_DIFF_CHARS = 4000
+SLOWEST = 3  # hosts and tasks the run summary names
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,11 @@ class TaskChange:
         return {"task": self.task, "role": self.role, "action": self.action, "path": self.path,
                 "controls": list(self.controls), "diff": self.diff}
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TaskChange:
+        return cls(d["task"], d["role"], d["action"], d.get("path"), d.get("diff", ""),
+                   tuple(d.get("controls") or ()))
+
 
 @dataclass(frozen=True)
 class TaskFailure:
@@ -47,6 +54,10 @@ class TaskFailure:
     def to_dict(self) -> dict[str, Any]:
         return {"task": self.task, "role": self.role, "message": self.message,
                 "unreachable": self.unreachable}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TaskFailure:
+        return cls(d["task"], d["role"], d["message"], bool(d.get("unreachable")))
 
 
 @dataclass
@@ -63,6 +74,7 @@ class HostResult:
     changes: list[TaskChange] = field(default_factory=list)
     failures: list[TaskFailure] = field(default_factory=list)
     exceptions: dict[str, str] = field(default_factory=dict)  # control -> exception id kept
+    seconds: float = 0.0  # from the host's first task's start to its last task's end
 
     @property
     def status(self) -> Status:
@@ -93,8 +105,19 @@ class HostResult:
                 "ok": self.ok, "changed": self.changed, "failed": self.failed,
                 "unreachable": self.unreachable, "skipped": self.skipped,
                 "reason": self.reason, "exceptions": dict(self.exceptions),
+                "seconds": round(self.seconds, 2),
                 "changes": [c.to_dict() for c in self.changes],
                 "failures": [f.to_dict() for f in self.failures]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> HostResult:
+        return cls(d["host"], d["tenant"], ok=d.get("ok", 0), changed=d.get("changed", 0),
+                   failed=d.get("failed", 0), unreachable=d.get("unreachable", 0),
+                   skipped=d.get("skipped", 0), seen=d.get("status") != "not run",
+                   changes=[TaskChange.from_dict(c) for c in d.get("changes") or ()],
+                   failures=[TaskFailure.from_dict(f) for f in d.get("failures") or ()],
+                   exceptions=dict(d.get("exceptions") or {}),
+                   seconds=float(d.get("seconds") or 0.0))
 
 
 @dataclass
@@ -108,6 +131,8 @@ class RunResult:
     error: str = ""  # why the run failed as a whole (no per-host results), if it did
     elapsed: float = 0.0
     artifacts: str = ""
+    task_seconds: dict[str, float] = field(default_factory=dict)  # "role : task" -> all hosts
+    reused_from: str = ""  # a plan reused by apply: when it was made
 
     @property
     def ok(self) -> bool:
@@ -123,13 +148,33 @@ class RunResult:
     def summary(self) -> dict[str, int]:
         return {s: self.count(s) for s in ("ok", "changed", "failed", "unreachable", "not run")}
 
+    def slowest(self, n: int = SLOWEST) -> dict[str, list[dict[str, Any]]]:
+        """The hosts that took longest, and the tasks that cost most over all hosts."""
+        hosts = sorted((h for h in self.hosts.values() if h.seconds),
+                       key=lambda h: -h.seconds)[:n]
+        tasks = sorted(self.task_seconds.items(), key=lambda kv: -kv[1])[:n]
+        return {"hosts": [{"host": h.host, "seconds": round(h.seconds, 2)} for h in hosts],
+                "tasks": [{"task": k, "seconds": round(v, 2)} for k, v in tasks]}
+
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "run_id": self.run_id, "ok": self.ok, "rc": self.rc,
                 "status": self.status, "error": self.error or None,
                 "elapsed_s": round(self.elapsed, 1), "summary": self.summary(),
                 "changed_tasks": self.changed_tasks, "artifacts": self.artifacts,
+                "slowest": self.slowest(), "reused_from": self.reused_from or None,
+                "task_seconds": {k: round(v, 3) for k, v in self.task_seconds.items()},
                 "hosts": [h.to_dict() for h in self.hosts.values()],
                 "left_out": dict(self.left_out)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> RunResult:
+        """A result saved with ``to_dict`` (a plan that an apply reuses)."""
+        hosts = [HostResult.from_dict(h) for h in d.get("hosts") or ()]
+        return cls(mode=d["mode"], run_id=d["run_id"], hosts={h.host: h for h in hosts},
+                   left_out=dict(d.get("left_out") or {}), rc=d.get("rc"),
+                   status=d.get("status") or "", error=d.get("error") or "",
+                   elapsed=float(d.get("elapsed_s") or 0.0), artifacts=d.get("artifacts", ""),
+                   task_seconds=dict(d.get("task_seconds") or {}))
 
 
 # ------------------------------------------------------------------ diffs
@@ -187,8 +232,10 @@ class EventCollector:
     """The event_handler for ansible_runner.run: turns events into HostResults.
 
     ``on_progress(host, task, state)`` is called as each host finishes a task
-    (state: ok, changed, skipped, failed, unreachable, ignored) and once with
-    state "done" per host when the play's stats arrive.
+    (state: ok, changed, skipped, failed, unreachable, ignored), with state
+    "finished" when a host has finished the baseline's last role, and once with
+    state "done" per host when the play's stats arrive. Task timings (ansible-runner's
+    start/end/duration) give each host's time and each task's cost over all hosts.
     """
 
     def __init__(self, selection: Selection, mode: Mode, on_progress: Progress | None = None):
@@ -205,6 +252,8 @@ class EventCollector:
                 failures=[TaskFailure("host vars", "", f"refused: {r.reason}")])
         self.stats_seen = False
         self.last_stdout: list[str] = []
+        self.task_seconds: dict[str, float] = {}
+        self._span: dict[str, tuple[datetime, datetime]] = {}
 
     def __call__(self, event: dict[str, Any]) -> bool:
         self.handle(event)
@@ -231,6 +280,7 @@ class EventCollector:
         task = str(data.get("task") or "")
         role = _role(data)
         res = data.get("res") or {}
+        self._time(hr, f"{role} : {task}" if role else task, data)
         if kind == "runner_on_ok":
             if res.get("changed"):
                 hr.changed += 1
@@ -239,6 +289,8 @@ class EventCollector:
             else:
                 hr.ok += 1
                 self._progress(host, task, "ok")
+            if role == ROLES[-1]:
+                self._progress(host, task, "finished")
         elif kind == "runner_on_skipped":
             hr.skipped += 1
             self._progress(host, task, "skipped")
@@ -255,15 +307,31 @@ class EventCollector:
             hr.failures.append(TaskFailure(task, role, _message(res), unreachable=True))
             self._progress(host, task, "unreachable")
 
+    def _time(self, hr: HostResult, name: str, data: dict[str, Any]) -> None:
+        duration = data.get("duration")
+        if isinstance(duration, int | float):
+            self.task_seconds[name] = self.task_seconds.get(name, 0.0) + float(duration)
+        try:
+            start = datetime.fromisoformat(str(data["start"]))
+            end = datetime.fromisoformat(str(data["end"]))
+        except (KeyError, ValueError):
+            return
+        first, last = self._span.get(hr.host, (start, end))
+        first, last = min(first, start), max(last, end)
+        self._span[hr.host] = (first, last)
+        hr.seconds = (last - first).total_seconds()
+
     def _change(self, task: str, role: str, data: dict[str, Any],
                 res: dict[str, Any]) -> TaskChange:
         diffs: list[Any] = []
         paths: list[str] = []
-        for r in [res, *(res.get("results") or [])]:
+        for r in [res, *(res.get("results") or []), *(res.get("files") or [])]:
             if not isinstance(r, dict):
                 continue
             if r is not res and not r.get("changed"):
                 continue
+            if r is res and res.get("files") is not None:
+                continue  # the baseline module: its files say what changed, one by one
             if r.get("diff"):
                 diffs.append(r["diff"])
             p = r.get("dest") or r.get("path")
