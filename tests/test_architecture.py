@@ -7,7 +7,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "faellesdrift"
 ADAPTERS = {"lab", "platform", "network", "servers", "metering", "reports"}
-ABOVE = {"onboarding", "cli", "commands"}  # wiring and flows above the adapters
+ABOVE = {"onboarding", "importing", "cli", "commands"}  # wiring and flows above adapters
 
 
 def _name(path: Path) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -157,6 +158,28 @@ def tenant_new(
         raise fail(str(exc), 1) from None
     console.print(f"wrote {path.relative_to(settings.root)} — add your servers and devices, "
                   "then run `faellesdrift validate`")
+
+
+@tenant_app.command("import")
+def tenant_import(
+    code: Annotated[str, typer.Argument(help="Municipality code, e.g. 766 or 0766.")],
+    source: Annotated[Path, typer.Option("--from", help="Asset list (.csv, .xlsx) or a "
+                                         "NetBox/Nautobot REST export (.json).")],
+    mapping: Annotated[Path | None, typer.Option("--map", help="mapping.yaml: which column "
+                                                 "is which field, value mappings.")] = None,
+    population: Annotated[int | None, typer.Option(help="Citizens; needed when the tenant "
+                                                   "has no file yet.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the result, write "
+                                          "nothing.")] = False,
+    root: RootOpt = None, today: TodayOpt = None, output: OutputOpt = Output.table,
+) -> None:
+    """Import an asset list into tenants/<slug>.yaml (new, or merged keeping comments) and
+    print the gap list. Exit 1 when a row was skipped or the result would not validate."""
+    from faellesdrift.importing.cli import run_import_command
+
+    day = set_today(today)
+    run_import_command(settings_for(root).root, code, source, mapping, population, dry_run,
+                       day, output)
 
 
 def run() -> None:  # pragma: no cover - console entry point

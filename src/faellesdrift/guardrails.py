@@ -146,17 +146,25 @@ def _hosts(src: TenantSource) -> Iterator[tuple[str, int, str, object]]:
         yield "network_devices", i, d.name, d.address
 
 
+def _hosts_and_other_assets(src: TenantSource) -> Iterator[tuple[str, int, str, object]]:
+    yield from _hosts(src)
+    for i, a in enumerate(src.tenant.other_assets):
+        yield "other_assets", i, a.name, a.address
+
+
 def check_unique_hosts(c: Community, today: date) -> Iterator[Finding]:
     names: dict[str, str] = {}
     addresses: dict[object, str] = {}
     for src in c.sources:
-        for kind, i, name, address in _hosts(src):
+        for kind, i, name, address in _hosts_and_other_assets(src):
             where = f"{src.tenant.slug}/{name}"
             if name in names:
                 yield RULES["community.duplicate-hostname"].at(
                     src, f"{name!r} is also defined by {names[name]}", kind, i, "name")
             else:
                 names[name] = src.tenant.slug
+            if address is None:
+                continue
             if address in addresses:
                 yield RULES["community.duplicate-address"].at(
                     src, f"{address} of {name!r} is also used by {addresses[address]}",
@@ -305,7 +313,8 @@ def _expiry(src: TenantSource, i: int, max_days: int | None, today: date) -> Ite
 
 
 def check_contracts(c: Community, today: date) -> Iterator[Finding]:
-    owners = _owners(c)
+    owners = _owners(c)  # a contract may also cover kit outside the baseline (other_assets)
+    owners.update({a.name: s.tenant.slug for s in c.sources for a in s.tenant.other_assets})
     for src in c.sources:
         ids: set[str] = set()
         for i, k in enumerate(src.tenant.contracts):

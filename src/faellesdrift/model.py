@@ -116,6 +116,11 @@ Address = Annotated[IPv4Address, BeforeValidator(_ipv4)]
 
 Mode = Literal["shared", "local", "planned"]
 Platform = Literal["cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos"]
+OperatingSystem = Literal["debian12", "debian11", "ubuntu2204", "ubuntu2404", "rhel9",
+                          "windows2016", "windows2019", "windows2022", "windows2025"]
+#: Server operating systems the shared baseline (the playbooks) covers; a server with another
+#: OS is kept in the tenant file as inventory, not under the shared baseline.
+BASELINE_OS: tuple[str, ...] = ("debian12", "debian11")
 Layer = Literal["network", "server", "platform"]
 SERVICE_CLASSES = ("servers", "network", "endpoints", "identities", "monitoring", "backup")
 
@@ -179,7 +184,7 @@ class Network(Strict):
 class Server(Strict):
     name: Name
     address: Address
-    os: Literal["debian12", "debian11", "ubuntu2204", "ubuntu2404", "rhel9", "windows2022"]
+    os: OperatingSystem
     role: SafeText
     vcpu: Annotated[int, Field(strict=True, gt=0, le=1_024)]
     memory_gb: Annotated[int, Field(strict=True, gt=0, le=65_536)]
@@ -195,6 +200,19 @@ class NetworkDevice(Strict):
     role: Literal["core", "distribution", "access", "firewall", "wan", "wlan-controller"]
     site: SafeText
     ports: Annotated[int, Field(strict=True, gt=0, le=100_000)]
+
+
+class OtherAsset(Strict):
+    """Kit the community must know but does not run under the shared baseline (a FortiGate
+    under a local contract, an Aruba switch): inventory only, never handed to an adapter."""
+
+    name: Name
+    kind: Literal["network_device", "server", "appliance"]
+    platform: SafeText  # as the source names it, e.g. "FortiGate 100F"
+    address: Address | None = None
+    role: SafeText | None = None
+    site: SafeText | None = None
+    reason: SafeText  # why it is not under the shared baseline
 
 
 class Inventory(Strict):
@@ -250,6 +268,7 @@ class Tenant(Strict):
     networks: list[Network] = []
     servers: list[Server] = []
     network_devices: list[NetworkDevice] = []
+    other_assets: list[OtherAsset] = []
     endpoints: Inventory
     identities: Inventory
     exceptions: list[ExceptionRecord] = []
