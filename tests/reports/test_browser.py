@@ -8,6 +8,7 @@ it needs nothing but the `chromium` package.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -83,9 +84,10 @@ def _check_site(browser: Browser, site_dir: Path, pages: list[str], min_charts: 
         assert shot.stat().st_size > 10_000, f"{shot} looks empty"
 
 
-def test_report_with_results_renders_charts_without_console_errors(settings, browser):
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_report_with_results_renders_charts_without_console_errors(settings, browser, lang):
     write_fixture_results(settings)
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang=lang)
     pages = ["index.html", "tenants/odder.html", "tenants/aarhus.html", "coverage.html",
              "exceptions.html", "decisions.html"]
     _check_site(browser, site.directory, pages,
@@ -95,8 +97,39 @@ def test_report_with_results_renders_charts_without_console_errors(settings, bro
                      "tenants-aarhus.png", "tenants-odder.png"]
 
 
+#: What the browser shows (innerText), and the tick labels Chart.js drew on the cost chart.
+SHOWN = """(() => {
+  const c = document.getElementById('chart-costs');
+  const chart = c && window.Chart ? window.Chart.getChart(c) : null;
+  const scale = chart ? chart.scales.x : null;
+  return {lang: document.documentElement.lang, text: document.body.innerText,
+          ticks: scale ? scale.ticks.map((t, i) => scale.getLabelForValue ?
+                                          String(scale.options.ticks.callback(t.value, i, []))
+                                          : String(t.label)) : []};
+})()"""
+
+
+def test_the_danish_page_shows_danish_numbers_dates_and_chart_ticks(settings, browser):
+    write_fixture_results(settings)
+    site = build_site(settings, today=TODAY, lang="da")
+    page = Page(browser)
+    page.goto(site.tenant_page("odder").as_uri())
+    page.wait_for("document.documentElement.dataset.charts !== undefined")
+    shown = page.evaluate(SHOWN)
+    assert page.settle() == []
+    assert shown["lang"] == "da"
+    text = shown["text"].replace("\xa0", " ")
+    assert re.search(r"\b\d{1,3}(\.\d{3})+,\d{2} kr\.", text), "no 1.234,56 kr. on the page"
+    assert "27. november 2026" in text and "Udgifter" in text
+    assert not re.search(r"DKK \d", text), "an English amount on the Danish page"
+    # the x axis of the cost chart: Danish thousands separators and kroner
+    assert shown["ticks"] and all(t.endswith(" kr.") for t in shown["ticks"]), shown["ticks"]
+    assert any(re.fullmatch(r"\d{1,3}(\.\d{3})+ kr\.", t.replace("\xa0", " "))
+               for t in shown["ticks"]), shown["ticks"]
+
+
 def test_report_without_results_renders_the_charts_it_has(settings, browser):
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang="da")
     _check_site(browser, site.directory, ["index.html", "tenants/samsoe.html"],
                 {"index.html": 1, "tenants/samsoe.html": 1})
 

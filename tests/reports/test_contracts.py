@@ -63,3 +63,39 @@ def test_sample_odder(sample_root):
     assert tot.early_exit_dkk == Decimal(270_000)
     assert tot.kept_to_term_dkk == fw.kept_to_term_dkk + lease.kept_to_term_dkk
     assert fw.to_dict()["kept_to_term_dkk"] == 636712.33
+
+
+def test_ending_early_counts_the_shared_charge_the_assets_carry_afterwards(sample_root):
+    estate = load_estate(sample_root, TODAY)
+    t = estate.tenant("odder")
+    rates = estate.standards.settlement.rates
+    fw, lease = exposures(t, TODAY, rates)
+    # odd-fire04 is an 8-port device: community.yaml lists DKK 400 per device and DKK 12 per
+    # port a month; 581 days at 365/12 days a month
+    device = next(d for d in t.network_devices if d.name == "odd-fire04")
+    monthly = Decimal(400) + Decimal(12) * device.ports
+    assert fw.monthly_shared_dkk == monthly
+    assert fw.shared_after_exit_dkk == (monthly * 581 * 12 / 365).quantize(Decimal("0.01"))
+    assert fw.ended_early_dkk == fw.early_exit_dkk + fw.shared_after_exit_dkk
+    assert fw.saving_if_ended_early_dkk == fw.kept_to_term_dkk - fw.ended_early_dkk
+    # the lease covers two servers: vCPU, memory, disk and one server each, a month
+    servers = [s for s in t.servers if s.name in ("odd-file01", "odd-dc02")]
+    monthly = sum((Decimal(120) * s.vcpu + Decimal(15) * s.memory_gb
+                   + Decimal("0.5") * s.disk_gb + Decimal(300) for s in servers), Decimal(0))
+    assert lease.monthly_shared_dkk == monthly
+    assert lease.shared_after_exit_dkk > 0
+    # without the list prices there is no shared charge (the old, too favourable comparison)
+    assert exposures(t, TODAY)[0].shared_after_exit_dkk == 0
+    assert fw.to_dict()["shared_after_exit_dkk"] == float(fw.shared_after_exit_dkk)
+
+
+def test_the_shared_charge_can_make_ending_early_the_dearer_choice():
+    c = Contract(id="X-K-001", supplier="S", covers=["x-fw01"],
+                 ends=date(2027, 1, 1) + timedelta(days=365), yearly_dkk=36_500,
+                 early_exit_dkk=10_000)
+    cheap = Exposure("x", c, date(2027, 1, 1), date(2027, 6, 1))
+    assert cheap.saving_if_ended_early_dkk == Decimal("26500.00") and cheap.cheaper == "end early"
+    dear = Exposure("x", c, date(2027, 1, 1), date(2027, 6, 1), Decimal(3000))
+    assert dear.shared_after_exit_dkk == Decimal("36000.00")
+    assert dear.saving_if_ended_early_dkk == Decimal("-9500.00")
+    assert dear.cheaper == "keep to term"

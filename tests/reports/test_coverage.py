@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from faellesdrift.estate import load_estate
-from faellesdrift.reports.coverage import ORDER, gaps, matrix, tenant_gaps
+from faellesdrift.reports.coverage import ORDER, effective, gaps, matrix, tenant_gaps
 from tests.conftest import TODAY
 
 
@@ -16,17 +16,41 @@ def _edit(root, slug, old, new):
     path.write_text(text.replace(old, new))
 
 
-def test_sample_gaps_are_the_three_local_identities_without_a_control(sample_root):
+def test_sample_gaps_include_what_is_only_planned_with_its_date(sample_root):
     estate = load_estate(sample_root, TODAY)
     found = gaps(estate.tenants, TODAY)
-    assert [(g.tenant, g.service, g.rule, g.severity) for g in found] == [
-        ("samsoe", "identities", "coverage.no-security-control", "high"),
-        ("silkeborg", "identities", "coverage.no-security-control", "high"),
-        ("skanderborg", "identities", "coverage.no-security-control", "high"),
-    ]
-    sil = found[1]
+    by_rule: dict[tuple[str, str], list] = {}
+    for g in found:
+        by_rule.setdefault((g.service, g.rule), []).append(g)
+    # the three local identities with no security control
+    assert [(g.tenant, g.severity) for g in by_rule[("identities",
+                                                     "coverage.no-security-control")]] == [
+        ("samsoe", "high"), ("silkeborg", "high"), ("skanderborg", "high")]
+    sil = by_rule[("identities", "coverage.no-security-control")][1]
     assert "covered by Local AD" in sil.message and sil.exposure == "7,142 identities"
     assert "scope.identities.security_control" in sil.fix
+    # endpoints planned for 2030 are a high gap in every municipality, with the date
+    planned = by_rule[("endpoints", "coverage.planned")]
+    assert len(planned) == len(estate.tenants)
+    assert {(g.severity, g.since) for g in planned} == {("high", date(2030, 1, 1))}
+    assert "1 January 2030" in planned[0].message and "1131 days from now" in planned[0].message
+    monitoring = by_rule[("monitoring", "coverage.planned")]
+    assert {(g.severity, g.since) for g in monitoring} == {("medium", date(2031, 1, 1))}
+    # endpoints first
+    assert found[0].service == "endpoints"
+    assert found[0].to_dict()["from"] == "2030-01-01"
+
+
+def test_shared_services_are_a_gap_until_go_live(community_copy):
+    t = load_estate(community_copy, TODAY).tenant("odder")  # go-live 2027-05-01
+    before = [g for g in tenant_gaps(t, TODAY) if g.rule == "coverage.before-go-live"]
+    assert sorted(g.service for g in before) == ["backup", "network", "servers"]
+    assert {g.since for g in before} == {date(2027, 5, 1)}
+    assert effective(t, "servers", TODAY).mode == "planned"
+    assert effective(t, "servers", TODAY).before_go_live
+    after = date(2027, 5, 1)
+    assert not [g for g in tenant_gaps(t, after) if g.rule == "coverage.before-go-live"]
+    assert effective(t, "servers", after).mode == "shared"
 
 
 def test_endpoints_come_first_and_nobody_covering_them_is_high(community_copy):
@@ -61,8 +85,12 @@ def test_a_passed_handover_date_is_overdue(community_copy):
 
 def test_matrix_counts_who_runs_what(sample_root):
     estate = load_estate(sample_root, TODAY)
-    rows = {r.service: r for r in matrix(estate.tenants, gaps(estate.tenants, TODAY))}
+    rows = {r.service: r for r in matrix(estate.tenants, gaps(estate.tenants, TODAY), TODAY)}
     assert [r for r in rows] == list(ORDER)
-    assert len(rows["servers"].shared) == 9 and not rows["servers"].nobody
+    # before any go-live nothing is shared yet: every shared service is still planned
+    assert rows["servers"].nobody and len(rows["servers"].planned) == 9
     assert rows["endpoints"].nobody and len(rows["endpoints"].planned) == 9
     assert rows["identities"].gaps == 3
+    later = date(2027, 6, 1)  # after every sample go-live
+    rows = {r.service: r for r in matrix(estate.tenants, gaps(estate.tenants, later), later)}
+    assert len(rows["servers"].shared) == 9 and not rows["servers"].nobody

@@ -50,7 +50,7 @@ def _assert_links_resolve(site_dir: Path) -> None:
 
 
 def test_sample_with_no_results_renders_and_every_section_says_what_to_run(settings):
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang="en")
     d = site.directory
     assert site.index == settings.state_dir / "reports" / "index.html"
     for rel in (*PAGES, "report.json", "static/chart.umd.min.js", "static/site.js",
@@ -63,13 +63,13 @@ def test_sample_with_no_results_renders_and_every_section_says_what_to_run(setti
     assert "No server verification yet — run <code>faellesdrift verify</code>" in index
     assert ("No settlement yet — run <code>faellesdrift bill --compare --period YYYY-MM</code>"
             in index)
-    assert "35</span><span class=\"small\">days left to the 2027-01-01 deadline" in index
+    assert "35</span><span class=\"small\">days left to the 1 January 2027 deadline" in index
     odder = _text(d, "tenants/odder.html")
     for sentence in (("No network compliance run yet — run <code>faellesdrift network compliance "
                      "--tenant odder</code>"),
                      ("No server verification yet — run <code>faellesdrift verify --tenant "
                      "odder</code>"),
-                     "No settlement yet", "No changes recorded since 2026-10-28",
+                     "No settlement yet", "No changes recorded since 28 October 2026.",
                      "Onboarding has not started — run <code>faellesdrift onboard odder</code>"):
         assert sentence in odder, sentence
     # only the readiness chart (from the tenant files) and the contracts chart exist
@@ -82,7 +82,7 @@ def test_sample_with_no_results_renders_and_every_section_says_what_to_run(setti
 
 
 def test_fixture_results_fill_every_section(with_results):
-    site = build_site(with_results, today=TODAY)
+    site = build_site(with_results, today=TODAY, lang="en")
     d = site.directory
     index = _text(d, "index.html")
     assert 'data-spec="spec-compliance"' in index and 'data-spec="spec-costs-all"' in index
@@ -94,7 +94,7 @@ def test_fixture_results_fill_every_section(with_results):
                    "Change board CAB-2026-311", "ops-anna", "/etc/ssh/sshd_config",
                    "Compared with the chosen model", "showback",
                    "pushed: tacacs server 10.250.0.49", "made of these shared services",
-                   "<td>operations</td><td class=\"num\">DKK 251</td>",
+                   "<td>operations</td><td class=\"num\">DKK 250.50</td>",
                    "ssh: sshd_config (/etc/ssh/sshd_config)",
                    "Stack midt-dev: 23 resources", "10.27.0.0/16", "Lab: 12 of 12 hosts up"):
         assert needle in odder, needle
@@ -115,24 +115,25 @@ def test_fixture_results_fill_every_section(with_results):
 
 
 def test_model_option_changes_the_chosen_model_and_rejects_unknown(with_results):
-    site = build_site(with_results, today=TODAY, model="per_capita")
+    site = build_site(with_results, today=TODAY, lang="en", model="per_capita")
     assert "Per capita (chosen)" in _text(site.directory, "index.html")
     with pytest.raises(ConfigError, match="--model 'nope'"):
-        build_site(with_results, today=TODAY, model="nope")
+        build_site(with_results, today=TODAY, lang="en", model="nope")
 
 
 def test_scoped_to_one_tenant(settings, tmp_path):
-    site = build_site(settings, today=TODAY, tenants=["samsoe"], output_dir=tmp_path / "out")
+    site = build_site(settings, today=TODAY, lang="en", tenants=["samsoe"],
+                      output_dir=tmp_path / "out")
     assert [p.name for p in (site.directory / "tenants").iterdir()] == ["samsoe.html"]
-    assert "this report covers only Samsø" in _text(site.directory, "index.html")
+    assert "This report covers only Samsø" in _text(site.directory, "index.html")
     with pytest.raises(ConfigError, match="no tenant 'nowhere'"):
-        build_site(settings, today=TODAY, tenants=["nowhere"])
+        build_site(settings, today=TODAY, lang="en", tenants=["nowhere"])
 
 
 def test_a_full_run_drops_pages_of_tenants_that_left(settings):
-    build_site(settings, today=TODAY)
+    build_site(settings, today=TODAY, lang="en")
     (settings.root / "tenants" / "samsoe.yaml").unlink()
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang="en")
     assert not site.tenant_page("samsoe").exists() and site.tenant_page("odder").exists()
 
 
@@ -141,7 +142,7 @@ def test_an_invalid_community_still_renders_with_a_banner(settings):
     path.write_text(path.read_text().replace("expires: 2028-06-30", "expires: 2026-01-01"))
     bad = settings.root / "tenants" / "broken.yaml"
     bad.write_text("code: [unclosed\n")
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang="en")
     index = _text(site.directory, "index.html")
     assert "The community definition does not validate" in index
     assert "tenants/broken.yaml" in index
@@ -152,7 +153,7 @@ def test_unreadable_results_and_audit_log_are_reported_not_fatal(settings):
     (settings.state_dir / "results").mkdir(parents=True)
     (settings.state_dir / "results" / "servers.verify.json").write_text("{broken")
     settings.audit_log.write_text('{"time": "2026-11-27T00:00:00+00:00"}\nnot json\n')
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang="en")
     index = _text(site.directory, "index.html")
     assert "The server verification results cannot be read" in index
     assert "delete the file and re-run" in index
@@ -169,7 +170,7 @@ def test_odd_but_well_formed_results_do_not_break_the_report(settings):
     results.save(settings, "pulumi.outputs", {"tenants": {"odder": {"outputs": "n/a"}}})
     results.save(settings, "settlement", {"tenants": {"odder": {"amounts": {"hybrid": "?"}},
                                                       "samsoe": {"amounts": []}}})
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang="en")
     page = site.tenant_page("odder").read_text(encoding="utf-8")
     assert "Lab: 0 of 1 hosts up" in page and "Stack —: ? resources" in page
     assert "0 of 5 devices compliant" in page
@@ -180,7 +181,8 @@ HOSTILE = '<script>alert("x")</script>'
 HOSTILE_JS = '</script><script>alert(1)</script>'
 
 
-def test_hostile_free_text_is_escaped_everywhere(settings):
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_hostile_free_text_is_escaped_everywhere(settings, lang):
     odder = settings.root / "tenants" / "odder.yaml"
     text = odder.read_text()
     text = text.replace("justification: Traffic-light controllers need the local GPS clock",
@@ -201,7 +203,7 @@ def test_hostile_free_text_is_escaped_everywhere(settings):
         "time": f"{TODAY}T10:00:00+00:00", "who": "<u>mallory</u>", "command": "x",
         "tenant": "odder", "target": "odd-core01", "change": {"line": HOSTILE},
         "result": "changed"}) + "\n")
-    site = build_site(settings, today=TODAY)
+    site = build_site(settings, today=TODAY, lang=lang)
     everything = "\n".join(p.read_text(encoding="utf-8") for p in site.directory.rglob("*.html"))
     for raw in (HOSTILE, "<img src=x", "<svg onload", "<b>IT</b>", "<iframe", "<u>mallory",
                 HOSTILE_JS, "<script>bad()"):
@@ -234,3 +236,15 @@ def test_report_command_prints_where_the_index_is(settings, monkeypatch):
     assert json.loads(result.stdout)["index"] == str(settings.root / "out" / "index.html")
     result = runner.invoke(app, ["report", "--root", str(settings.root), "--model", "x"])
     assert result.exit_code == 1 and "--model 'x' is not an allocation model" in result.output
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_words_from_results_are_data_not_format_strings(settings, lang):
+    """A mode or model name in the results is shown as it is, even with % or markup in it."""
+    from faellesdrift import results
+    results.save(settings, "settlement", {
+        "community": {"period": "2026-11", "mode": "100% <b>showback</b>", "model": "x%(y)s"},
+        "tenants": {"odder": {"amounts": {"hybrid": "10.00", "x%(y)s": "12.00"}}}})
+    site = build_site(settings, today=TODAY, lang=lang)
+    page = site.tenant_page("odder").read_text(encoding="utf-8")
+    assert "100% &lt;b&gt;showback&lt;/b&gt;" in page and "x%(y)s" in page

@@ -7,7 +7,9 @@ through ``faellesdrift.audit``. Public entry points:
 - ``build_site(settings, ...)`` — the static HTML report (``site``);
 - ``readiness``, ``waves`` — readiness per tenant and onboarding waves;
 - ``gaps`` — coverage gaps, endpoints first (``coverage``);
-- ``exposures`` — contracts ended early vs kept to term (``contracts``).
+- ``exposures`` — contracts ended early (exit fee + shared charge) vs kept to term
+  (``contracts``);
+- ``i18n`` — the report's languages (Danish, English) and Babel's formats.
 
 Onboarding records are read through ``faellesdrift.onboarding_record``.
 """

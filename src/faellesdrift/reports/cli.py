@@ -13,6 +13,7 @@ import typer
 from faellesdrift.commandline import RootOpt, TodayOpt, say_expired, set_today, settings_for
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import validate
+from faellesdrift.reports.i18n import DEFAULT
 from faellesdrift.reports.site import build_site
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json
 
@@ -25,6 +26,8 @@ def report_cmd(
                         "equal_plus_population. Default: the community's default_model.")] = None,
     output_dir: Annotated[Path | None, typer.Option(
         "--output-dir", help="Where to write the site. Default: <state>/reports/.")] = None,
+    lang: Annotated[str, typer.Option(
+        "--lang", help="Language of the report: da (Danish) or en (English).")] = DEFAULT,
     root: RootOpt = None, today: TodayOpt = None,
     output: OutputOpt = Output.table,
 ) -> None:
@@ -38,7 +41,7 @@ def report_cmd(
     settings = settings_for(root)
     try:
         site = build_site(settings, tenants=tenant or None, model=model, output_dir=output_dir,
-                          today=day)
+                          today=day, lang=lang)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
     if output is Output.json:

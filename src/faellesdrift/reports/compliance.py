@@ -6,7 +6,12 @@ the run did not reach, or did not include, counts against the percentage.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+
+def _untranslated(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -66,17 +71,22 @@ class LayerSummary:
         """Every expected host was reached and got a verdict."""
         return all(self.rows.get(h, {}).get("compliant") is not None for h in self.expected)
 
-    def describe(self, noun: str) -> str:
+    def describe(self, noun: str, gettext: Callable[[str], str] = _untranslated) -> str:
+        """``noun`` is "device" or "server"; the sentence is in the language of ``gettext``."""
+        _ = gettext
+        nouns = _("devices") if noun == "device" else _("servers") if noun == "server" \
+            else f"{noun}s"
         n = len(self.expected)
         if not n:
-            return f"no {noun}s in the tenant file"
-        parts = [f"{len(self.compliant)} of {n} {noun}s compliant"]
+            return _("no {nouns} in the tenant file").format(nouns=nouns)
+        parts = [_("{ok} of {n} {nouns} compliant").format(ok=len(self.compliant), n=n,
+                                                          nouns=nouns)]
         if self.noncompliant:
-            parts.append(f"{len(self.noncompliant)} not compliant")
+            parts.append(_("{n} not compliant").format(n=len(self.noncompliant)))
         if self.unreached:
-            parts.append(f"{len(self.unreached)} not reached")
+            parts.append(_("{n} not reached").format(n=len(self.unreached)))
         if self.not_checked:
-            parts.append(f"{len(self.not_checked)} not checked")
+            parts.append(_("{n} not checked").format(n=len(self.not_checked)))
         return ", ".join(parts)
 
 

@@ -12,12 +12,13 @@ from decimal import Decimal, InvalidOperation
 
 from faellesdrift.errors import ConfigError
 from faellesdrift.model import MODEL_NAMES
+from faellesdrift.reports.i18n import N_
 
 LABELS = {
-    "per_capita": "Per capita",
-    "consumption": "By consumption",
-    "hybrid": "Hybrid (KOMBIT: per citizen + consumption)",
-    "equal_plus_population": "Equal share + population (eKommune)",
+    "per_capita": N_("Per capita"),
+    "consumption": N_("By consumption"),
+    "hybrid": N_("Hybrid (KOMBIT: per citizen + consumption)"),
+    "equal_plus_population": N_("Equal share + population (eKommune)"),
 }
 
 
@@ -49,6 +50,12 @@ class CostView:
     mode: str | None = None  # showback / chargeback, when the settlement says
     chosen_missing: bool = False  # the chosen model has no figures in the settlement
     by_pool: dict[str, dict[str, dict[str, Decimal]]] | None = None  # tenant -> model -> pool
+    basis: dict[str, dict] | None = None  # tenant -> {"population": n, "usage": {meter: qty}}
+
+    def basis_of(self, slug: str) -> tuple[int | None, list[tuple[str, Decimal]]]:
+        """What the settlement counted for the tenant: citizens and usage per meter."""
+        b = (self.basis or {}).get(slug) or {}
+        return b.get("population"), sorted(b.get("usage", {}).items())
 
     def pools(self, slug: str) -> list[tuple[str, Decimal]]:
         """Where the tenant's amount under the chosen model comes from, pool by pool."""
@@ -77,6 +84,7 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
     community = payload.get("community") or {}
     amounts: dict[str, dict[str, Decimal]] = {}
     by_pool: dict[str, dict[str, dict[str, Decimal]]] = {}
+    basis: dict[str, dict] = {}
     seen: set[str] = set()
     for slug in slugs:
         entry = (payload.get("tenants") or {}).get(slug) or {}
@@ -87,6 +95,13 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
         if figures:
             amounts[slug] = figures
             seen |= set(figures)
+        population = entry.get("population")
+        usage = entry.get("usage") if isinstance(entry.get("usage"), dict) else {}
+        basis[slug] = {
+            "population": population if isinstance(population, int)
+            and not isinstance(population, bool) else None,
+            "usage": {str(m): q for m, q in ((m, _money(v)) for m, v in usage.items())
+                      if q is not None}}
         pools = entry.get("by_pool") or {}
         if isinstance(pools, dict):
             by_pool[slug] = {
@@ -103,4 +118,4 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
          if isinstance(e, dict) and e.get("period")), "unknown period"))
     return CostView(period, str(community.get("currency") or "DKK"), str(pick), models, amounts,
                     payload.get("generated_at"), community.get("mode"), pick not in seen,
-                    by_pool)
+                    by_pool, basis)

@@ -10,29 +10,43 @@ inventory counts (``covered_by``, ``security_control``). Rules, as data:
   security control is recorded;
 - ``coverage.no-security-control`` (high for endpoints and identities, else
   medium): someone covers it, but no security control is recorded;
-- ``coverage.handover-overdue`` (medium): planned for a date that has passed.
+- ``coverage.handover-overdue`` (medium): planned for a date that has passed;
+- ``coverage.planned`` (high for endpoints and identities, else medium): only
+  planned — the community does not cover it until the handover date, and the
+  municipality carries the risk until then;
+- ``coverage.before-go-live`` (medium): shared, but the municipality's go-live
+  (its onboarding target) has not come yet, so the municipality still runs it.
+
+A service is shared only from the go-live date (``effective``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from faellesdrift.model import Inventory, ScopeEntry, Tenant
+from faellesdrift.reports.i18n import N_, Formats
 
 #: Attack-surface order: where attacks start first.
 ORDER = ("endpoints", "identities", "network", "servers", "backup", "monitoring")
 
 WHY = {
-    "endpoints": "PCs, laptops and phones are where most attacks start",
-    "identities": "a stolen account opens every other door",
-    "network": "an unwatched network lets an intruder move between systems",
-    "servers": "unpatched servers hold the municipality's data",
-    "backup": "without tested backups ransomware wins",
-    "monitoring": "without monitoring an attack goes unnoticed",
+    "endpoints": N_("PCs, laptops and phones are where most attacks start"),
+    "identities": N_("a stolen account opens every other door"),
+    "network": N_("an unwatched network lets an intruder move between systems"),
+    "servers": N_("unpatched servers hold the municipality's data"),
+    "backup": N_("without tested backups ransomware wins"),
+    "monitoring": N_("without monitoring an attack goes unnoticed"),
 }
 
 HIGH_CLASSES = ("endpoints", "identities")
+
+#: The rules, worst first: within a service and severity, gaps are listed in this order.
+RULES = ("coverage.uncovered", "coverage.no-security-control", "coverage.handover-overdue",
+         "coverage.planned", "coverage.before-go-live")
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,7 @@ class Gap:
     message: str
     fix: str
     exposure: str  # "7,142 identities", "18 servers"
+    since: date | None = None  # the date the community takes it over, when one is set
 
     @property
     def why(self) -> str:
@@ -55,66 +70,121 @@ class Gap:
     def to_dict(self) -> dict:
         return {"rule": self.rule, "severity": self.severity, "tenant": self.tenant,
                 "service": self.service, "mode": self.mode, "covered_by": self.covered_by,
-                "message": self.message, "fix": self.fix, "exposure": self.exposure}
+                "message": self.message, "fix": self.fix, "exposure": self.exposure,
+                "from": self.since.isoformat() if self.since else None}
+
+
+@dataclass(frozen=True)
+class Effective:
+    """Who runs a service class today: ``shared`` only once the municipality has gone live."""
+
+    mode: Literal["shared", "local", "planned"]
+    from_: date | None  # the handover date (planned) or go-live date (shared before go-live)
+    declared: str  # the mode in the tenant file
+    security_control: str | None
+
+    @property
+    def before_go_live(self) -> bool:
+        return self.declared == "shared" and self.mode == "planned"
+
+
+def effective(t: Tenant, service: str, today: date) -> Effective:
+    entry: ScopeEntry = getattr(t.scope, service)
+    if entry.mode == "shared" and today < t.onboarding.target:
+        return Effective("planned", t.onboarding.target, "shared", entry.security_control)
+    return Effective(entry.mode, entry.from_, entry.mode, entry.security_control)
 
 
 def _inventory(t: Tenant, service: str) -> Inventory | None:
     return getattr(t, service) if service in ("endpoints", "identities") else None
 
 
-def _exposure(t: Tenant, service: str) -> str:
+def _exposure(t: Tenant, service: str, _: Callable[[str], str], fmt: Formats) -> str:
     inv = _inventory(t, service)
     if inv is not None:
-        return f"{inv.count:,} {service}"
+        return f"{fmt.number(inv.count)} {_(service)}"
     if service == "servers":
-        return f"{len(t.servers)} servers"
+        return _("{n} servers").format(n=len(t.servers))
     if service == "network":
-        return f"{len(t.network_devices)} network devices"
+        return _("{n} network devices").format(n=len(t.network_devices))
     if service == "backup":
-        return f"{sum(s.backup != 'none' for s in t.servers)} servers with backup"
-    return f"{len(t.servers) + len(t.network_devices)} hosts"
+        return _("{n} servers with backup").format(n=sum(s.backup != "none" for s in t.servers))
+    return _("{n} hosts").format(n=len(t.servers) + len(t.network_devices))
 
 
-def tenant_gaps(t: Tenant, today: date) -> list[Gap]:
+def _untranslated(message: str) -> str:
+    return message
+
+
+def tenant_gaps(t: Tenant, today: date, gettext: Callable[[str], str] = _untranslated,
+                fmt: Formats | None = None) -> list[Gap]:
+    """The tenant's gaps; messages in the language of ``gettext`` and ``fmt`` (English)."""
+    _ = gettext
+    fmt = fmt or Formats("en")
     gaps: list[Gap] = []
     for service in ORDER:
         entry: ScopeEntry = getattr(t.scope, service)
+        what = _(service)
         if entry.mode == "shared":
+            live = t.onboarding.target
+            if today < live:
+                gaps.append(Gap("coverage.before-go-live", "medium", tenant=t.slug, name=t.name,
+                                service=service, mode="planned", covered_by=None,
+                                exposure=_exposure(t, service, _, fmt), since=live,
+                                message=_("{service}: shared from the go-live on {date}; until "
+                                          "then the municipality runs them").format(
+                                    service=what, date=fmt.day(live)),
+                                fix=_("keep the local operation and its security controls "
+                                      "until the go-live")))
             continue
         inv = _inventory(t, service)
         control = entry.security_control or (inv.security_control if inv else None)
         who = inv.covered_by if inv is not None else None
         severity = "high" if service in HIGH_CLASSES else "medium"
-        where = ("kept local" if entry.mode == "local"
-                 else f"planned for {entry.from_}, local until then")
+        where = (_("kept local") if entry.mode == "local"
+                 else _("planned for {date}, local until then").format(date=fmt.day(entry.from_)))
         common = {"tenant": t.slug, "name": t.name, "service": service, "mode": entry.mode,
-                  "covered_by": who, "exposure": _exposure(t, service)}
+                  "covered_by": who, "exposure": _exposure(t, service, _, fmt),
+                  "since": entry.from_}
+        by = (_("covered by {who}").format(who=who) if who
+              else _("kept by the municipality"))
         if not control and not who and inv is not None:
-            gaps.append(Gap("coverage.uncovered", "high", message=(
-                f"{service} are {where}, nobody is named as covering them and no security "
-                "control is recorded"),
-                fix=f"name who covers them (`{service}.covered_by`) and the security control "
-                    f"(`scope.{service}.security_control`)", **common))
-        elif not control:
-            by = f"covered by {who}" if who else "kept by the municipality"
-            gaps.append(Gap("coverage.no-security-control", severity, message=(
-                f"{service} are {where} ({by}) with no security control recorded"),
-                fix=f"record the local security control in `scope.{service}.security_control` "
-                    "(e.g. MFA, EDR, tested restore)", **common))
-        if entry.mode == "planned" and entry.from_ is not None and entry.from_ < today:
-            gaps.append(Gap("coverage.handover-overdue", "medium", message=(
-                f"{service} were planned to move to the community on {entry.from_}, "
-                "which has passed"),
-                fix=f"hand over and set `scope.{service}: shared`, or set a new date",
+            gaps.append(Gap("coverage.uncovered", "high", message=_(
+                "{service}: {where}, nobody is named as covering them and no security control "
+                "is recorded").format(service=what, where=where),
+                fix=_("name who covers them (`{service}.covered_by`) and the security control "
+                      "(`scope.{service}.security_control`)").format(service=service),
                 **common))
+        elif not control:
+            gaps.append(Gap("coverage.no-security-control", severity, message=_(
+                "{service}: {where} ({by}) with no security control recorded").format(
+                    service=what, where=where, by=by),
+                fix=_("record the local security control in `scope.{service}.security_control` "
+                      "(e.g. MFA, EDR, tested restore)").format(service=service), **common))
+        if entry.mode == "planned" and entry.from_ is not None and entry.from_ >= today:
+            cover = by + (f", {control}" if control else "")
+            gaps.append(Gap("coverage.planned", severity, message=_(
+                "{service}: only planned to move to the community on {date} ({n} days from "
+                "now); until then {cover}").format(service=what, date=fmt.day(entry.from_),
+                                                   n=(entry.from_ - today).days, cover=cover),
+                fix=_("keep the local cover until {date}, or bring the date forward").format(
+                    date=fmt.day(entry.from_)), **common))
+        if entry.mode == "planned" and entry.from_ is not None and entry.from_ < today:
+            gaps.append(Gap("coverage.handover-overdue", "medium", message=_(
+                "{service}: planned to move to the community on {date}, which has passed"
+                ).format(service=what, date=fmt.day(entry.from_)),
+                fix=_("hand over and set `scope.{service}: shared`, or set a new date").format(
+                    service=service), **common))
     return gaps
 
 
-def gaps(tenants: tuple[Tenant, ...] | list[Tenant], today: date) -> list[Gap]:
-    """Every gap, endpoints first, then by severity and municipality."""
-    out = [g for t in tenants for g in tenant_gaps(t, today)]
+def gaps(tenants: tuple[Tenant, ...] | list[Tenant], today: date,
+         gettext: Callable[[str], str] = _untranslated, fmt: Formats | None = None) -> list[Gap]:
+    """Every gap, endpoints first, then by severity, rule and municipality."""
+    out = [g for t in tenants for g in tenant_gaps(t, today, gettext, fmt)]
     rank = {s: i for i, s in enumerate(ORDER)}
-    return sorted(out, key=lambda g: (rank[g.service], g.severity != "high", g.name))
+    return sorted(out, key=lambda g: (rank[g.service], g.severity != "high",
+                                      RULES.index(g.rule), g.name))
 
 
 @dataclass(frozen=True)
@@ -133,12 +203,14 @@ class ServiceRow:
         return not self.shared
 
 
-def matrix(tenants: tuple[Tenant, ...] | list[Tenant], found: list[Gap]) -> list[ServiceRow]:
+def matrix(tenants: tuple[Tenant, ...] | list[Tenant], found: list[Gap],
+           today: date) -> list[ServiceRow]:
+    """Who runs each service class today (shared only from a municipality's go-live)."""
     rows = []
     for service in ORDER:
         by_mode: dict[str, list[str]] = {"shared": [], "local": [], "planned": []}
         for t in tenants:
-            by_mode[getattr(t.scope, service).mode].append(t.slug)
+            by_mode[effective(t, service, today).mode].append(t.slug)
         rows.append(ServiceRow(service, tuple(by_mode["shared"]), tuple(by_mode["local"]),
                                tuple(by_mode["planned"]),
                                sum(g.service == service for g in found)))

@@ -10,6 +10,7 @@ says which command produces it.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -22,7 +23,12 @@ from faellesdrift.estate import Estate
 from faellesdrift.findings import Finding
 from faellesdrift.guardrails import run_guardrails
 from faellesdrift.onboarding_record import load_record
+from faellesdrift.reports.i18n import N_
 from faellesdrift.settings import Settings
+
+
+def _untranslated(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -37,13 +43,13 @@ class Kind:
 
 #: The results the reports read, in the order the overview lists them.
 KINDS: tuple[Kind, ...] = (
-    Kind("network.compliance", "network compliance run", "faellesdrift network compliance"),
-    Kind("servers.verify", "server verification", "faellesdrift verify"),
-    Kind("servers.apply", "server baseline apply", "faellesdrift servers apply"),
-    Kind("pulumi.outputs", "platform (Pulumi) apply", "faellesdrift pulumi apply"),
-    Kind("settlement", "settlement", "faellesdrift bill --compare --period YYYY-MM",
+    Kind("network.compliance", N_("network compliance run"), "faellesdrift network compliance"),
+    Kind("servers.verify", N_("server verification"), "faellesdrift verify"),
+    Kind("servers.apply", N_("server baseline apply"), "faellesdrift servers apply"),
+    Kind("pulumi.outputs", N_("platform (Pulumi) apply"), "faellesdrift pulumi apply"),
+    Kind("settlement", N_("settlement"), "faellesdrift bill --compare --period YYYY-MM",
          per_tenant=False),
-    Kind("lab.status", "lab", "faellesdrift lab up", per_tenant=False),
+    Kind("lab.status", N_("lab"), "faellesdrift lab up", per_tenant=False),
 )
 KIND_BY_NAME = {k.kind: k for k in KINDS}
 
@@ -72,14 +78,19 @@ class Source:
             return f"{self.spec.command} --tenant {slug}"
         return self.spec.command
 
-    def missing(self, slug: str | None = None) -> str:
-        """One plain sentence for a section that has no data from this source."""
+    def missing(self, slug: str | None = None,
+                gettext: Callable[[str], str] = _untranslated) -> str:
+        """One plain sentence for a section that has no data from this source, in the
+        language of ``gettext``."""
+        label = gettext(self.spec.label)
         if self.error:
-            return f"The {self.spec.label} results cannot be read: {self.error}"
+            return gettext("The {label} results cannot be read: {error}").format(
+                label=label, error=self.error)
         if self.payload is not None and slug is not None:
-            return (f"The last {self.spec.label} did not include this municipality — "
-                    f"run `{self.command(slug)}`")
-        return f"No {self.spec.label} yet — run `{self.command(slug)}`"
+            return gettext("The last {label} did not include this municipality — run "
+                           "`{command}`").format(label=label, command=self.command(slug))
+        return gettext("No {label} yet — run `{command}`").format(
+            label=label, command=self.command(slug))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ passed and it is not ready; **due soon** when the target is within 30 days.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from faellesdrift.estate import ExceptionStatus, KeptException
@@ -32,11 +32,16 @@ from faellesdrift.findings import Finding
 from faellesdrift.model import Tenant
 from faellesdrift.reports.compliance import LayerSummary, summarize
 from faellesdrift.reports.contracts import Exposure, exposures
+from faellesdrift.reports.i18n import N_, Formats
 from faellesdrift.reports.inputs import Inputs
 
 DEADLINE = date(2027, 1, 1)
 DUE_SOON_DAYS = 30
 MAX_LISTED = 5  # items listed per criterion; the rest are counted
+
+
+def _untranslated(message: str) -> str:
+    return message
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,11 @@ class Facts:
     servers_missing: str
     exceptions: tuple[KeptException, ...]
     contracts: tuple[Exposure, ...]
+    gettext: Callable[[str], str] = field(default=_untranslated)  # the report's language
+    fmt: Formats = field(default_factory=lambda: Formats("en"))
+
+    def _(self, message: str, **values: object) -> str:
+        return self.gettext(message).format(**values)
 
 
 @dataclass(frozen=True)
@@ -85,92 +95,112 @@ class Check:
         return self.outcome.fraction >= 1.0
 
 
-def _listed(items: list[str]) -> tuple[str, ...]:
+def _listed(f: Facts, items: list[str]) -> tuple[str, ...]:
     if len(items) <= MAX_LISTED:
         return tuple(items)
-    return (*items[:MAX_LISTED], f"… and {len(items) - MAX_LISTED} more")
+    return (*items[:MAX_LISTED], f._("… and {n} more", n=len(items) - MAX_LISTED))
 
 
 def _definition(f: Facts) -> Outcome:
     if not f.errors:
-        return Outcome(1.0, "the tenant file passes every schema check and guardrail")
-    return Outcome(0.0, f"{len(f.errors)} validation error(s) in the tenant file",
-                   _listed([e.one_line() for e in f.errors]))
+        return Outcome(1.0, f._("the tenant file passes every schema check and guardrail"))
+    return Outcome(0.0, f._("{n} validation error(s) in the tenant file", n=len(f.errors)),
+                   _listed(f, [e.one_line() for e in f.errors]))
 
 
 def _verification(f: Facts) -> Outcome:
     s = f.servers
     if not f.tenant.servers:
-        return Outcome(1.0, "no servers in the tenant file")
+        return Outcome(1.0, f._("no servers in the tenant file"))
     if s is None:
-        return Outcome(0.0, "not verified yet", (f.servers_missing,), known=False)
+        return Outcome(0.0, f._("not verified yet"), (f.servers_missing,), known=False)
     if s.complete:
-        return Outcome(1.0, f"all {len(s.expected)} servers reached and checked")
-    missing = [f"{h}: not reached — {s.rows[h].get('reason') or s.rows[h].get('status')}"
+        return Outcome(1.0, f._("all {n} servers reached and checked", n=len(s.expected)))
+    missing = [f._("{host}: not reached — {reason}", host=h,
+                   reason=s.rows[h].get("reason") or s.rows[h].get("status"))
                for h in s.unreached]
-    missing += [f"{h}: not in the latest verification" for h in s.not_checked]
-    return Outcome(0.0, s.describe("server"), _listed(missing))
+    missing += [f._("{host}: not in the latest verification", host=h) for h in s.not_checked]
+    return Outcome(0.0, s.describe("server", f.gettext), _listed(f, missing))
 
 
-def _layer(summary: LayerSummary | None, hosts: int, noun: str, missing_text: str) -> Outcome:
+def _layer(f: Facts, summary: LayerSummary | None, hosts: int, noun: str,
+           missing_text: str) -> Outcome:
+    nouns = f._("devices") if noun == "device" else f._("servers")
     if not hosts:
-        return Outcome(1.0, f"no {noun}s in the tenant file")
+        return Outcome(1.0, f._("no {nouns} in the tenant file", nouns=nouns))
     if summary is None:
-        return Outcome(0.0, "no results yet", (missing_text,), known=False)
+        return Outcome(0.0, f._("no results yet"), (missing_text,), known=False)
     missing = []
     for h in summary.noncompliant:
         bad = [c.get("control") for c in summary.rows[h].get("controls") or []
                if isinstance(c, dict) and c.get("compliant") is False]
-        missing.append(f"{h}: not compliant with {', '.join(map(str, bad)) or 'the baseline'}")
-    missing += [f"{h}: not reached — {summary.rows[h].get('reason') or 'no reason given'}"
+        missing.append(f._("{host}: not compliant with {controls}", host=h,
+                           controls=", ".join(map(str, bad)) or f._("the baseline")))
+    missing += [f._("{host}: not reached — {reason}", host=h,
+                    reason=summary.rows[h].get("reason") or f._("no reason given"))
                 for h in summary.unreached]
     if summary.not_checked:
-        missing.append(f"{len(summary.not_checked)} {noun}(s) not checked: "
-                       f"{', '.join(summary.not_checked[:8])}"
-                       f"{' …' if len(summary.not_checked) > 8 else ''}")
-    return Outcome(summary.pct / 100.0, summary.describe(noun), _listed(missing))
+        missing.append(f._("{n} {nouns} not checked: {hosts}", n=len(summary.not_checked),
+                           nouns=nouns, hosts=", ".join(summary.not_checked[:8])
+                           + (" …" if len(summary.not_checked) > 8 else "")))
+    return Outcome(summary.pct / 100.0, summary.describe(noun, f.gettext), _listed(f, missing))
 
 
 def _network(f: Facts) -> Outcome:
-    return _layer(f.network, len(f.tenant.network_devices), "device", f.network_missing)
+    return _layer(f, f.network, len(f.tenant.network_devices), "device", f.network_missing)
 
 
 def _servers(f: Facts) -> Outcome:
-    return _layer(f.servers, len(f.tenant.servers), "server", f.servers_missing)
+    return _layer(f, f.servers, len(f.tenant.servers), "server", f.servers_missing)
+
+
+def _advice(f: Facts, e: Exposure) -> str:
+    c = e.contract
+    return f._("{id} ({supplier}) runs to {ends}, after the go-live {target}: ending it early "
+               "costs {exit} exit fee + {shared} shared charge = {early}; keeping {covers} "
+               "local until then costs {term}", id=c.id, supplier=c.supplier,
+               ends=f.fmt.day(c.ends), target=f.fmt.day(e.target),
+               exit=f.fmt.money(e.early_exit_dkk), shared=f.fmt.money(e.shared_after_exit_dkk),
+               early=f.fmt.money(e.ended_early_dkk), covers=", ".join(c.covers),
+               term=f.fmt.money(e.kept_to_term_dkk))
 
 
 def _contracts(f: Facts) -> Outcome:
     blocking = [e for e in f.contracts if e.blocks_migration and not e.ended]
     if not blocking:
         n = len(f.contracts)
-        return Outcome(1.0, f"{n} local contract(s), none ends after the wave target"
-                       if n else "no local contracts")
-    return Outcome(0.0, f"{len(blocking)} of {len(f.contracts)} local contract(s) end after the "
-                   f"wave target {f.tenant.onboarding.target}",
-                   _listed([e.advice() for e in blocking]))
+        return Outcome(1.0, f._("{n} local contract(s), none ends after the go-live", n=n)
+                       if n else f._("no local contracts"))
+    return Outcome(0.0, f._("{n} of {total} local contract(s) end after the go-live {target}",
+                            n=len(blocking), total=len(f.contracts),
+                            target=f.fmt.day(f.tenant.onboarding.target)),
+                   _listed(f, [_advice(f, e) for e in blocking]))
 
 
 def _exceptions(f: Facts) -> Outcome:
     expired = [k for k in f.exceptions if k.status is ExceptionStatus.EXPIRED]
     expiring = [k for k in f.exceptions if k.status is ExceptionStatus.EXPIRING]
     active = len(f.exceptions) - len(expired) - len(expiring)
-    missing = [f"{k.record.id} ({k.record.control}) expired on {k.record.expires}: renew it with "
-               "a new approval, or remove it and let the baseline apply" for k in expired]
-    missing += [f"{k.record.id} ({k.record.control}) expires on {k.record.expires}: renew it "
-                "or plan the return to the baseline" for k in expiring]
-    detail = (f"{len(f.exceptions)} exception(s): {active} active, {len(expiring)} expiring, "
-              f"{len(expired)} expired" if f.exceptions else "no exceptions")
+    missing = [f._("{id} ({control}) expired on {date}: renew it with a new approval, or remove "
+                   "it and let the baseline apply", id=k.record.id, control=k.record.control,
+                   date=f.fmt.day(k.record.expires)) for k in expired]
+    missing += [f._("{id} ({control}) expires on {date}: renew it or plan the return to the "
+                    "baseline", id=k.record.id, control=k.record.control,
+                    date=f.fmt.day(k.record.expires)) for k in expiring]
+    detail = (f._("{n} exception(s): {active} active, {expiring} expiring, {expired} expired",
+                  n=len(f.exceptions), active=active, expiring=len(expiring),
+                  expired=len(expired)) if f.exceptions else f._("no exceptions"))
     fraction = 0.0 if expired else 0.5 if expiring else 1.0
-    return Outcome(fraction, detail, _listed(missing))
+    return Outcome(fraction, detail, _listed(f, missing))
 
 
 CRITERIA: tuple[Criterion, ...] = (
-    Criterion("definition", "Tenant file is valid", 20, _definition),
-    Criterion("verification", "Every server reached and verified", 20, _verification),
-    Criterion("network", "Network devices comply with the baseline", 20, _network),
-    Criterion("servers", "Servers pass verification", 20, _servers),
-    Criterion("contracts", "No local contract blocks the migration", 10, _contracts),
-    Criterion("exceptions", "No exception expired or expiring", 10, _exceptions),
+    Criterion("definition", N_("Tenant file is valid"), 20, _definition),
+    Criterion("verification", N_("Every server reached and verified"), 20, _verification),
+    Criterion("network", N_("Network devices comply with the baseline"), 20, _network),
+    Criterion("servers", N_("Servers pass verification"), 20, _servers),
+    Criterion("contracts", N_("No local contract blocks the migration"), 10, _contracts),
+    Criterion("exceptions", N_("No exception expired or expiring"), 10, _exceptions),
 )
 
 
@@ -181,6 +211,8 @@ class Readiness:
     today: date
     network: LayerSummary | None
     servers: LayerSummary | None
+    gettext: Callable[[str], str] = field(default=_untranslated)
+    fmt: Formats = field(default_factory=lambda: Formats("en"))
 
     @property
     def slug(self) -> str:
@@ -223,16 +255,20 @@ class Readiness:
 
     @property
     def status_reason(self) -> str:
+        _, day = self.gettext, self.fmt.day
         if self.ready:
-            return "every readiness criterion is met"
+            return _("every readiness criterion is met")
         if self.target > DEADLINE:
-            return (f"the wave target {self.target} is after the deadline {DEADLINE} "
-                    f"({(self.target - DEADLINE).days} days late)")
+            return _("the go-live {target} is after the deadline {deadline} ({n} days late)"
+                     ).format(target=day(self.target), deadline=day(DEADLINE),
+                              n=(self.target - DEADLINE).days)
         if self.days_to_target < 0:
-            return f"the wave target {self.target} passed {-self.days_to_target} days ago"
+            return _("the go-live {target} passed {n} days ago").format(
+                target=day(self.target), n=-self.days_to_target)
         if self.days_to_target <= DUE_SOON_DAYS:
-            return f"the wave target is in {self.days_to_target} days and it is not ready"
-        return f"the wave target is in {self.days_to_target} days"
+            return _("the go-live is in {n} days and it is not ready").format(
+                n=self.days_to_target)
+        return _("the go-live is in {n} days").format(n=self.days_to_target)
 
     @property
     def network_pct(self) -> float | None:
@@ -253,27 +289,34 @@ class Readiness:
                             "missing": list(c.outcome.missing)} for c in self.checks]}
 
 
-def facts(inputs: Inputs, tenant: Tenant) -> Facts:
+def facts(inputs: Inputs, tenant: Tenant, gettext: Callable[[str], str] = _untranslated,
+          fmt: Formats | None = None) -> Facts:
     net_src, srv_src = inputs.source("network.compliance"), inputs.source("servers.verify")
+    settlement = inputs.estate.standards.settlement
     return Facts(
         tenant=tenant,
         errors=tuple(inputs.errors(tenant.slug)),
         network=summarize(net_src.entry(tenant.slug), [d.name for d in tenant.network_devices]),
-        network_missing=net_src.missing(tenant.slug),
+        network_missing=net_src.missing(tenant.slug, gettext),
         servers=summarize(srv_src.entry(tenant.slug), [s.name for s in tenant.servers]),
-        servers_missing=srv_src.missing(tenant.slug),
+        servers_missing=srv_src.missing(tenant.slug, gettext),
         exceptions=inputs.estate.exceptions(tenant.slug),
-        contracts=tuple(exposures(tenant, inputs.today)),
+        contracts=tuple(exposures(tenant, inputs.today,
+                                  settlement.rates if settlement else None)),
+        gettext=gettext, fmt=fmt or Formats("en"),
     )
 
 
 def assess(f: Facts, today: date) -> Readiness:
     checks = tuple(Check(c.id, c.label, c.weight, c.check(f)) for c in CRITERIA)
-    return Readiness(f.tenant, checks, today, f.network, f.servers)
+    return Readiness(f.tenant, checks, today, f.network, f.servers, f.gettext, f.fmt)
 
 
-def readiness(inputs: Inputs) -> list[Readiness]:
-    return [assess(facts(inputs, t), inputs.today) for t in inputs.estate.tenants]
+def readiness(inputs: Inputs, gettext: Callable[[str], str] = _untranslated,
+              fmt: Formats | None = None) -> list[Readiness]:
+    """Readiness of every tenant; every reason in the language of ``gettext`` and ``fmt``
+    (English by default)."""
+    return [assess(facts(inputs, t, gettext, fmt), inputs.today) for t in inputs.estate.tenants]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,11 @@ Templates are Jinja2 with autoescaping on: tenant files, device output and
 audit events are data, never markup. Charts use the bundled Chart.js (no
 network access needed to view the report); every chart has a table beside it.
 A section whose data does not exist yet says which command produces it.
+
+Every page is written in one language, Danish or English (``i18n``): the
+templates' text through gettext, numbers, amounts and dates through Babel.
+Tenant files, control descriptions and run results are data and are shown as
+they are. ``report.json`` keeps ISO dates and plain numbers whatever the language.
 """
 
 from __future__ import annotations
@@ -15,9 +20,10 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -31,6 +37,7 @@ from faellesdrift.onboarding_record import status as onboarding_status
 from faellesdrift.reports import contracts as contracts_mod
 from faellesdrift.reports import costs as costs_mod
 from faellesdrift.reports import coverage as coverage_mod
+from faellesdrift.reports import i18n
 from faellesdrift.reports.inputs import KINDS, Inputs, gather
 from faellesdrift.reports.readiness import DEADLINE, Readiness, days_left, readiness, waves
 from faellesdrift.settings import Settings
@@ -54,39 +61,6 @@ class Site:
 # ------------------------------------------------------------------ formatting
 
 
-def _dkk(value: Any) -> str:
-    if value is None:
-        return "—"
-    d = Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP)
-    return f"DKK {d:,}"
-
-
-def _pct(value: Any) -> str:
-    return "—" if value is None else f"{float(value):.0f} %"
-
-
-def _when(value: Any) -> str:
-    """An ISO timestamp as '2026-11-27 10:00 UTC'; anything else as it is."""
-    if not value:
-        return "—"
-    try:
-        t = datetime.fromisoformat(str(value))
-    except ValueError:
-        return str(value)
-    if t.tzinfo is not None:
-        return t.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    return t.strftime("%Y-%m-%d %H:%M")
-
-
-def _signed_dkk(value: Any) -> str:
-    if value is None:
-        return "—"
-    d = Decimal(str(value))
-    if d == 0:
-        return "±0"
-    return f"{'+' if d > 0 else '−'}{_dkk(abs(d))}"
-
-
 def _text(value: Any, limit: int = 300) -> str:
     """Any JSON value as one line of text (for audit changes and result values)."""
     if value is None:
@@ -103,9 +77,12 @@ def _text(value: Any, limit: int = 300) -> str:
 
 def _cmd(text: Any) -> Markup:
     """Plain text where `backticked` parts are commands: escaped, the commands in <code>."""
+    # a translated message (Markup) has its values escaped already: escape only plain text
+    keep = Markup if isinstance(text, Markup) else escape
     parts = str(text).split("`")
     return Markup("").join(
-        Markup("<code>{}</code>").format(p) if i % 2 else escape(p) for i, p in enumerate(parts))
+        Markup("<code>{}</code>").format(keep(p)) if i % 2 else keep(p)
+        for i, p in enumerate(parts))
 
 
 def _change_text(change: Any) -> str:
@@ -124,12 +101,21 @@ def _change_text(change: Any) -> str:
     return _text(change)
 
 
-def _environment() -> Environment:
+def _environment(lang: str = i18n.DEFAULT) -> Environment:
+    """Templates in one language: gettext from its catalog, Babel's formats as filters."""
     env = Environment(loader=PackageLoader("faellesdrift", "templates/reports"),
                       autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(dkk=_dkk, pct=_pct, when=_when, signed_dkk=_signed_dkk, text=_text,
-                       cmd=_cmd)
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(i18n.translations(lang), newstyle=True)  # type: ignore[attr-defined]
+    fmt = i18n.Formats(lang)
+    env.filters.update(dkk=fmt.money, pct=fmt.pct, when=fmt.when, signed_dkk=fmt.signed_money,
+                       text=_text, cmd=_cmd, day=fmt.day, number=fmt.number,
+                       # a word that comes from data (a status, a model's label): translated
+                       # when the catalog knows it, shown as it is (and escaped) otherwise
+                       tr=i18n.translations(lang).gettext)
+    env.globals.update(lang=lang, fmt=fmt, words=frozenset(i18n.VOCABULARY),
+                       plain_gettext=i18n.translations(lang).gettext)
     return env
 
 
@@ -147,6 +133,12 @@ def _chart(chart_id: str, title: str, labels: list[str], datasets: list[dict], *
 
 
 # ------------------------------------------------------------------ page data
+
+
+def _exposures(inputs: Inputs, t) -> list[contracts_mod.Exposure]:
+    """A tenant's contracts, with the shared charge at the community's list prices."""
+    settlement = inputs.estate.standards.settlement
+    return contracts_mod.exposures(t, inputs.today, settlement.rates if settlement else None)
 
 
 def _shown(inputs: Inputs, control_id: str, value: object) -> object:
@@ -192,17 +184,18 @@ def _events_for(inputs: Inputs, slug: str | None, since: date | None) -> list[di
     return out
 
 
-def _decisions(inputs: Inputs) -> list[dict]:
+def _decisions(inputs: Inputs, _: Callable[[str], str], fmt: i18n.Formats) -> list[dict]:
     """Every exception approval (from the tenant files) and every recorded change, newest first."""
     rows = []
     for k in inputs.estate.exceptions():
         r = k.record
         rows.append({"date": r.approved_on.isoformat() if r.approved_on else "",
                      "kind": "exception approved", "tenant": k.tenant,
-                     "what": f"{r.id}: keep {r.control} = "
-                             f"{_text(_shown(inputs, r.control, r.value), 80)} on "
-                             f"{', '.join(r.hosts)} until {r.expires}",
-                     "who": r.approved_by or "— (approval missing)",
+                     "what": _("{id}: keep {control} = {value} on {hosts} until {date}").format(
+                         id=r.id, control=r.control,
+                         value=_text(_shown(inputs, r.control, r.value), 80),
+                         hosts=", ".join(r.hosts), date=fmt.day(r.expires)),
+                     "who": r.approved_by or _("— (approval missing)"),
                      "why": r.justification, "result": k.status.value})
     for e in _events_for(inputs, None, None):
         rows.append({"date": e["time"], "kind": "change" if e["result"] in (
@@ -210,7 +203,8 @@ def _decisions(inputs: Inputs) -> list[dict]:
             "tenant": e["tenant"],
             "what": f"{e['command']} → {e['target']}"
                     + (f": {e['change']}" if e["change"] else ""),
-            "who": e["who"] + (f" (approved by {e['approved_by']})" if e["approved_by"] else ""),
+            "who": e["who"] + (" ({} {})".format(_("approved by"), e["approved_by"])
+                               if e["approved_by"] else ""),
             "why": e["reason"], "result": e["result"]})
     rows.sort(key=lambda r: r["date"], reverse=True)
     return rows[:DECISIONS_SHOWN]
@@ -229,23 +223,23 @@ def _layer_rows(summary, inputs: Inputs) -> list[dict]:
 
 
 def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | None,
-                    gaps: list[coverage_mod.Gap]) -> dict:
+                    gaps: list[coverage_mod.Gap], _: Callable[[str], str]) -> dict:
     t = r.tenant
     slug = t.slug
-    exposures = contracts_mod.exposures(t, inputs.today)
+    exposures = _exposures(inputs, t)
     ex_rows = [_exception_row(k, inputs) for k in inputs.estate.exceptions(slug)]
     net_src, srv_src = inputs.source("network.compliance"), inputs.source("servers.verify")
     charts = []
     layers = []
     for key, title, summary, src, noun in (
-            ("network", "Network devices", r.network, net_src, "device"),
-            ("servers", "Servers", r.servers, srv_src, "server")):
+            ("network", _("Network devices"), r.network, net_src, "device"),
+            ("servers", _("Servers"), r.servers, srv_src, "server")):
         rows = _layer_rows(summary, inputs) if summary else []
         if rows:
             charts.append(_chart(
-                f"{key}-controls", f"{title}: compliant share per control",
+                f"{key}-controls", _("{title}: compliant share per control").format(title=title),
                 [x["control"] for x in rows],
-                [{"label": "compliant %", "data": [round(x["pct"] or 0, 1) for x in rows],
+                [{"label": _("compliant %"), "data": [round(x["pct"] or 0, 1) for x in rows],
                   "colors": ["ok" if (x["pct"] or 0) >= 100 else "bad" for x in rows]}],
                 unit="%", horizontal=True, max_value=100))
         unreached = []
@@ -254,45 +248,53 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
                           "reason": _text(summary.rows[h].get("reason"))}
                          for h in summary.unreached]
         layers.append({"key": key, "title": title, "summary": summary, "rows": rows,
-                       "unreached": unreached, "missing": src.missing(slug),
-                       "describe": summary.describe(noun) if summary else "",
+                       "unreached": unreached, "missing": src.missing(slug, _),
+                       "describe": summary.describe(noun, _) if summary else "",
                        "stale": list(summary.stale) if summary else []})
     if exposures:
         charts.append(_chart(
-            "contracts", "Local contracts: ended early vs kept to term (DKK)",
+            "contracts", _("Local contracts: ended early vs kept to term (DKK)"),
             [e.contract.id for e in exposures],
-            [{"label": "ended early (early exit)", "data": [float(e.early_exit_dkk)
-                                                            for e in exposures], "color": "warn"},
-             {"label": "kept to term (remaining payments)",
-              "data": [float(e.kept_to_term_dkk) for e in exposures], "color": "info"}],
+            [{"label": _("ended early: exit fee"), "data": [float(e.early_exit_dkk)
+                                                            for e in exposures], "color": "warn",
+              "stack": "early"},
+             {"label": _("ended early: shared charge to the contract's end"),
+              "data": [float(e.shared_after_exit_dkk) for e in exposures], "color": "bad",
+              "stack": "early"},
+             {"label": _("kept to term (remaining payments)"),
+              "data": [float(e.kept_to_term_dkk) for e in exposures], "color": "info",
+              "stack": "term"}],
+            stacked=True,
             unit="DKK"))
     cost_rows = view.rows(slug) if view and slug in view.amounts else []
     if view and cost_rows:
         charts.append(_chart(
-            "costs", f"Cost for {view.period} under each allocation model (DKK)",
-            [label for _, label, _, _ in cost_rows],
+            "costs", _("Cost for {period} under each allocation model (DKK)").format(
+                period=view.period),
+            [_(label) for _m, label, _a, _d in cost_rows],
             [{"label": t.name, "data": [float(a) if a is not None else 0
                                         for _, _, a, _ in cost_rows],
-              "colors": ["accent" if m == view.chosen else "info" for m, _, _, _ in cost_rows]}],
+              "colors": ["accent" if m == view.chosen else "info" for m, _l, _a, _d in cost_rows]}],
             unit="DKK", horizontal=True))
     since = inputs.today - timedelta(days=CHANGES_PERIOD_DAYS)
     lab = _hosts_up(inputs.source("lab.status").entry(slug))
     platform = _platform(inputs.source("pulumi.outputs").entry(slug))
     return {
-        "t": t, "r": r, "scope": [(name, entry) for name, entry in t.scope.items()],
+        "t": t, "r": r, "scope": [(name, entry, coverage_mod.effective(t, name, inputs.today))
+                                  for name, entry in t.scope.items()],
         "gaps": [g for g in gaps if g.tenant == slug],
         "layers": layers, "exceptions": ex_rows,
         "exceptions_by_status": {s.value: [x for x in ex_rows if x["status"] == s.value]
                                  for s in ExceptionStatus},
         "exposures": exposures, "exposure_totals": contracts_mod.totals(exposures),
         "costs": view, "cost_rows": cost_rows,
-        "costs_missing": _costs_missing(inputs, view, slug),
+        "costs_missing": _costs_missing(inputs, view, slug, _),
         "changes": _events_for(inputs, slug, since), "changes_since": since,
         "findings": inputs.tenant_findings(slug),
         "onboarding": onboarding_status(inputs.settings, slug),
         "onboarding_record": inputs.onboarding.get(slug),
         "lab": lab, "platform": platform,
-        "platform_missing": inputs.source("pulumi.outputs").missing(slug),
+        "platform_missing": inputs.source("pulumi.outputs").missing(slug, _),
         "charts": charts, "charts_by": {c["id"]: c for c in charts},
     }
 
@@ -307,64 +309,91 @@ def _hosts_up(entry: dict | None) -> dict | None:
             "at": entry.get("generated_at")}
 
 
+def _output_table(name: str, value: dict) -> dict | None:
+    """A Pulumi output that maps names to records ({"odd-acce03": {"address": …}}) as a
+    table: one row per name, one column per field; None when it is not that shape."""
+    if not value or not all(isinstance(v, dict) for v in value.values()):
+        return None
+    columns: list[str] = []
+    for record in value.values():
+        columns += [str(k) for k in record if str(k) not in columns]
+    rows = [[_text(key, 80)] + [_text(record.get(c), 120) for c in columns]
+            for key, record in sorted(value.items())]
+    return {"name": _text(name, 80), "columns": [_text(c, 40) for c in columns],
+            "rows": rows[:200]}
+
+
 def _platform(entry: dict | None) -> dict | None:
-    """A pulumi.outputs entry as a few plain facts."""
+    """A pulumi.outputs entry as plain facts and tables of what was created."""
     if not entry:
         return None
     outputs = entry.get("outputs") if isinstance(entry.get("outputs"), dict) else {}
     changes = entry.get("changes") if isinstance(entry.get("changes"), dict) else {}
+    facts: list[tuple[str, str]] = []
+    tables: list[dict] = []
+    for key, value in sorted(outputs.items()):
+        table = _output_table(key, value) if isinstance(value, dict) else None
+        if table is not None:
+            tables.append(table)
+        elif isinstance(value, dict):
+            facts += [(f"{_text(key, 60)}.{_text(k, 60)}", _text(v, 200))
+                      for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))]
+        else:
+            facts.append((_text(key, 80), _text(value, 200)))
     return {"stack": _text(entry.get("stack"), 80), "resources": entry.get("resources"),
             "ok": entry.get("ok"), "at": entry.get("generated_at"),
             "changes": ", ".join(f"{_text(k, 20)} {_text(v, 20)}" for k, v in changes.items()),
-            "outputs": [(_text(k, 80), _text(v, 200)) for k, v in sorted(outputs.items())][:50]}
+            "outputs": facts[:50], "tables": tables[:20]}
 
 
-def _costs_missing(inputs: Inputs, view: costs_mod.CostView | None, slug: str | None) -> str:
+def _costs_missing(inputs: Inputs, view: costs_mod.CostView | None, slug: str | None,
+                   _: Callable[[str], str]) -> str:
     src = inputs.source("settlement")
     if view is None:
-        return src.missing()
+        return src.missing(None, _)
     if slug is not None and slug not in view.amounts:
-        return f"The settlement for {view.period} has no figures for this municipality — " \
-               f"run `{src.command()}`"
+        return _("The settlement for {period} has no figures for this municipality — run "
+                 "`{command}`").format(period=view.period, command=src.command())
     return ""
 
 
 def _overview_context(items: list[Readiness], inputs: Inputs, view: costs_mod.CostView | None,
-                      gaps: list[coverage_mod.Gap]) -> dict:
+                      gaps: list[coverage_mod.Gap], _: Callable[[str], str]) -> dict:
     est = inputs.estate
     labels = [r.tenant.name for r in items]
-    charts = [_chart("readiness", "Readiness score per municipality (0–100)", labels,
-                     [{"label": "readiness score", "data": [r.score for r in items],
+    charts = [_chart("readiness", _("Readiness score per municipality (0–100)"), labels,
+                     [{"label": _("readiness score"), "data": [r.score for r in items],
                        "colors": [STATUS_COLOUR[r.status] for r in items]}],
                      unit="points", horizontal=True, max_value=100)]
     if any(r.network is not None or r.servers is not None for r in items):
         charts.append(_chart(
-            "compliance", "Compliance per municipality (%)", labels,
-            [{"label": "network devices", "data": [round(r.network_pct, 1)
+            "compliance", _("Compliance per municipality (%)"), labels,
+            [{"label": _("network devices"), "data": [round(r.network_pct, 1)
                                                    if r.network_pct is not None else None
                                                    for r in items], "color": "info"},
-             {"label": "servers", "data": [round(r.server_pct, 1) if r.server_pct is not None
+             {"label": _("servers"), "data": [round(r.server_pct, 1) if r.server_pct is not None
                                            else None for r in items], "color": "accent"}],
             unit="%", max_value=100))
     if view is not None:
         charts.append(_chart(
-            "costs-all", f"Cost per municipality for {view.period} under every model (DKK)",
+            "costs-all", _("Cost per municipality for {period} under every model (DKK)").format(
+                period=view.period),
             [r.tenant.name for r in items if r.slug in view.amounts],
-            [{"label": view.label(m), "data": [float(view.amounts[r.slug].get(m, 0))
+            [{"label": _(view.label(m)), "data": [float(view.amounts[r.slug].get(m, 0))
                                                for r in items if r.slug in view.amounts],
               "palette": i} for i, m in enumerate(view.models)],
             unit="DKK"))
     exposure_rows = []
     for r in items:
-        ex = contracts_mod.exposures(r.tenant, inputs.today)
+        ex = _exposures(inputs, r.tenant)
         exposure_rows.append({"r": r, "totals": contracts_mod.totals(ex)})
     all_ex = est.exceptions()
     return {
         "items": items, "waves": waves(items), "charts": charts,
-        "costs": view, "costs_missing": _costs_missing(inputs, view, None),
+        "costs": view, "costs_missing": _costs_missing(inputs, view, None, _),
         "exposure_rows": exposure_rows,
         "exposure_total": contracts_mod.totals(
-            [e for t in est.tenants for e in contracts_mod.exposures(t, inputs.today)]),
+            [e for t in est.tenants for e in _exposures(inputs, t)]),
         "gaps": gaps, "high_gaps": [g for g in gaps if g.severity == "high"],
         "counts": {
             "tenants": len(items), "population": sum(t.population for t in est.tenants),
@@ -413,19 +442,23 @@ def _json_default(value: Any) -> Any:
 
 def build_site(settings: Settings, *, tenants: list[str] | None = None,
                model: str | None = None, output_dir: Path | None = None,
-               today: date | None = None) -> Site:
-    """Write the report site and return where it is. Raises ConfigError only for a
-    community.yaml that cannot be read, an unknown tenant or an unknown model."""
+               today: date | None = None, lang: str = "en") -> Site:
+    """Write the report site in ``lang`` ("da" or "en") and return where it is. The ``report``
+    command asks for Danish unless told otherwise; called as a library the site stays English,
+    as it was. Raises ConfigError only for a community.yaml that cannot be read, an unknown
+    tenant, model or language."""
     costs_mod.check_model(model)
+    lang = i18n.check_language(lang)
+    _ = i18n.translations(lang).gettext
     inputs = gather(settings, today=today, tenants=tenants)
     directory = (output_dir or settings.state_dir / "reports").resolve()
     est = inputs.estate
-    items = readiness(inputs)
-    gaps = coverage_mod.gaps(est.tenants, inputs.today)
+    items = readiness(inputs, _, i18n.Formats(lang))
+    gaps = coverage_mod.gaps(est.tenants, inputs.today, _, i18n.Formats(lang))
     settlement = est.standards.settlement
     view = costs_mod.cost_view(inputs.source("settlement").payload, est.slugs, chosen=model,
                                default_model=settlement.default_model if settlement else None)
-    env = _environment()
+    env = _environment(lang)
     common = {
         "community": est.standards, "today": inputs.today, "deadline": DEADLINE,
         "days_left": days_left(inputs.today), "version": __version__,
@@ -445,18 +478,20 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
         _write(path, html)
         pages.append(path)
 
-    render("index.html.j2", "index.html", **_overview_context(items, inputs, view, gaps))
+    render("index.html.j2", "index.html", **_overview_context(items, inputs, view, gaps, _))
     for r in items:
         render("tenant.html.j2", f"tenants/{r.slug}.html",
-               **_tenant_context(r, inputs, view, gaps))
+               **_tenant_context(r, inputs, view, gaps, _))
     render("coverage.html.j2", "coverage.html", gaps=gaps,
-           matrix=coverage_mod.matrix(est.tenants, gaps), order=coverage_mod.ORDER,
+           matrix=coverage_mod.matrix(est.tenants, gaps, inputs.today), order=coverage_mod.ORDER,
+           effective={t.slug: {sv: coverage_mod.effective(t, sv, inputs.today)
+                               for sv in coverage_mod.ORDER} for t in est.tenants},
            why=coverage_mod.WHY)
     ex_rows = [_exception_row(k, inputs) for k in est.exceptions()]
     render("exceptions.html.j2", "exceptions.html", rows=ex_rows,
            by_status={s.value: [x for x in ex_rows if x["status"] == s.value]
                       for s in ExceptionStatus})
-    render("decisions.html.j2", "decisions.html", rows=_decisions(inputs),
+    render("decisions.html.j2", "decisions.html", rows=_decisions(inputs, _, i18n.Formats(lang)),
            shown=DECISIONS_SHOWN, audit_log=settings.audit_log)
     if not tenants:  # a full run owns tenants/: drop pages of tenants that left
         keep = {p.name for p in pages}
@@ -465,11 +500,12 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
                 old.unlink()
     _copy_static(directory)
     data = {
-        "generated_at": common["generated"], "today": inputs.today, "deadline": DEADLINE,
+        "generated_at": common["generated"], "lang": lang, "today": inputs.today,
+        "deadline": DEADLINE,
         "valid": inputs.valid, "tenants": [r.to_dict() for r in items],
         "coverage_gaps": [g.to_dict() for g in gaps],
         "contracts": [e.to_dict() for t in est.tenants
-                      for e in contracts_mod.exposures(t, inputs.today)],
+                      for e in _exposures(inputs, t)],
         "costs": None if view is None else {
             "period": view.period, "chosen": view.chosen, "models": list(view.models),
             "amounts": view.amounts},

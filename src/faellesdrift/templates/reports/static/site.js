@@ -12,12 +12,15 @@
     return css.getPropertyValue("--c-" + name).trim() || "#607d8b";
   }
 
+  /* Numbers in the page's language (<html lang>): Danish 1.234.567 kr., English DKK 1,234,567. */
+  var danish = root.lang === "da";
   function number(unit) {
-    var nf = new Intl.NumberFormat("en-GB", { maximumFractionDigits: unit === "DKK" ? 0 : 1 });
+    var nf = new Intl.NumberFormat(danish ? "da-DK" : "en-GB",
+                                   { maximumFractionDigits: unit === "DKK" ? 0 : 1 });
     return function (v) {
       if (v === null || v === undefined) { return "—"; }
       if (unit === "%") { return nf.format(v) + " %"; }
-      if (unit === "DKK") { return "DKK " + nf.format(v); }
+      if (unit === "DKK") { return danish ? nf.format(v) + " kr." : "DKK " + nf.format(v); }
       return nf.format(v);
     };
   }
@@ -28,7 +31,7 @@
     else if (ds.color) { bg = colour(ds.color); }
     else { bg = colour(PALETTE[(ds.palette !== undefined ? ds.palette : i) % PALETTE.length]); }
     return { label: ds.label, data: ds.data, backgroundColor: bg, borderWidth: 0,
-             maxBarThickness: 28 };
+             maxBarThickness: 28, stack: ds.stack };
   }
 
   function draw(canvas) {
