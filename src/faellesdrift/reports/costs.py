@@ -8,11 +8,11 @@ the chosen model.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from faellesdrift.errors import ConfigError
 from faellesdrift.model import MODEL_NAMES
-from faellesdrift.reports.i18n import N_
+from faellesdrift.reports.i18n import N_, to_decimal
 
 LABELS = {
     "per_capita": N_("Per capita"),
@@ -27,16 +27,6 @@ def check_model(name: str | None) -> str | None:
         raise ConfigError(f"--model {name!r} is not an allocation model; use one of "
                           f"{', '.join(MODEL_NAMES)}")
     return name
-
-
-def _money(value: object) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return d if d.is_finite() else None
 
 
 @dataclass(frozen=True)
@@ -91,7 +81,7 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
         raw = entry.get("amounts") or {}
         if not isinstance(raw, dict):
             continue
-        figures = {m: v for m, v in ((str(m), _money(v)) for m, v in raw.items()) if v is not None}
+        figures = {m: v for m, v in ((str(m), to_decimal(v)) for m, v in raw.items()) if v is not None}
         if figures:
             amounts[slug] = figures
             seen |= set(figures)
@@ -100,12 +90,12 @@ def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
         basis[slug] = {
             "population": population if isinstance(population, int)
             and not isinstance(population, bool) else None,
-            "usage": {str(m): q for m, q in ((m, _money(v)) for m, v in usage.items())
+            "usage": {str(m): q for m, q in ((m, to_decimal(v)) for m, v in usage.items())
                       if q is not None}}
         pools = entry.get("by_pool") or {}
         if isinstance(pools, dict):
             by_pool[slug] = {
-                str(m): {str(p): v for p, v in ((p, _money(x)) for p, x in ps.items())
+                str(m): {str(p): v for p, v in ((p, to_decimal(x)) for p, x in ps.items())
                          if v is not None}
                 for m, ps in pools.items() if isinstance(ps, dict)}
     if not amounts:

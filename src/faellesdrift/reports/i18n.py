@@ -79,7 +79,8 @@ def translations(lang: str) -> gettext.NullTranslations:
     return Translations(buffer, domain=DOMAIN)
 
 
-def _decimal(value: Any) -> Decimal | None:
+def to_decimal(value: Any) -> Decimal | None:
+    """A finite Decimal from a number or numeric string in results, else None."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -100,7 +101,7 @@ class Formats:
         return LOCALES[self.lang]
 
     def number(self, value: Any, digits: int = 0) -> str:
-        d = _decimal(value)
+        d = to_decimal(value)
         if d is None:
             return "—"
         pattern = "#,##0" + ("." + "0" * digits if digits else "")
@@ -108,7 +109,7 @@ class Formats:
 
     def money(self, value: Any) -> str:
         """An amount in kroner with øre: ``1.234.567,89 kr.`` / ``DKK 1,234,567.89``."""
-        d = _decimal(value)
+        d = to_decimal(value)
         if d is None:
             return "—"
         if self.lang == "da":
@@ -116,7 +117,7 @@ class Formats:
         return "DKK " + format_decimal(d, "#,##0.00", locale=self.locale)
 
     def signed_money(self, value: Any) -> str:
-        d = _decimal(value)
+        d = to_decimal(value)
         if d is None:
             return "—"
         if d == 0:
@@ -124,7 +125,7 @@ class Formats:
         return ("+" if d > 0 else "−") + self.money(abs(d))
 
     def pct(self, value: Any) -> str:
-        d = _decimal(value)
+        d = to_decimal(value)
         return "—" if d is None else f"{self.number(d)} %"
 
     def day(self, value: Any) -> str:
