@@ -79,4 +79,8 @@ def open_estate(root: Path | None, today: str | None = None, *, note: bool = Tru
 def say_expired(estate: Estate) -> None:
     line = expired_note(estate)
     if line:
-        err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)
+        warn(line)
+
+
+def warn(line: str) -> None:
+    err_console.print(f"warning: {line}", markup=False, highlight=False, soft_wrap=True)

@@ -33,7 +33,7 @@ from faellesdrift.values import ValueType, shown
 # characters and the BOM: each can start a new device config line or hide what text says.
 _CONTROL_CHARS = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
-_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # hosts and tenant slugs
 _EXCEPTION_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
 _CONTROL_ID = re.compile(r"^(net|srv|platform)\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
@@ -57,7 +57,7 @@ def _safe_name(value: str) -> str:
         raise PydanticCustomError(
             "name.unsafe", "contains '/', '\\' or '..'; names become file and host names"
         )
-    if not _NAME.match(value):
+    if not NAME.match(value):
         raise PydanticCustomError(
             "name.invalid",
             "must be lowercase letters, digits and '-' (e.g. 'aar-fil01'), at most 63 characters",

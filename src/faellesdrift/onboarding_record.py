@@ -10,21 +10,20 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from faellesdrift import clock
 from faellesdrift.errors import ConfigError
+from faellesdrift.model import NAME
 from faellesdrift.settings import Settings
 
 VERSION = 1
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def check_slug(tenant: str) -> str:
-    if not _SLUG.match(tenant):
+    if not NAME.match(tenant):
         raise ConfigError(f"{tenant!r} is not a tenant slug (e.g. 'odder'); see the slug: "
                           "field of the tenant file")
     return tenant

@@ -114,6 +114,7 @@ from typing import Any
 
 from faellesdrift import clock
 from faellesdrift.errors import FaellesdriftError
+from faellesdrift.model import NAME
 from faellesdrift.settings import Settings
 
 SCHEMA_VERSION = 1
@@ -133,7 +134,6 @@ KINDS: dict[str, str] = {
 HOST_STATUSES = ("ok", "changed", "failed", "unreachable", "not run")
 
 _KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
-_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 class ResultsError(FaellesdriftError):
@@ -176,7 +176,7 @@ def _check_payload(kind: str, payload: Any) -> None:
     if not isinstance(tenants, dict):
         raise ResultsError(f"{kind}: 'tenants' must map tenant slugs to objects")
     for slug, entry in tenants.items():
-        if not isinstance(slug, str) or not _SLUG.match(slug):
+        if not isinstance(slug, str) or not NAME.match(slug):
             raise ResultsError(f"{kind}: tenants key {slug!r} is not a tenant slug")
         if not isinstance(entry, dict):
             raise ResultsError(f"{kind}: tenants.{slug} must be an object")

@@ -10,9 +10,8 @@ from typing import Annotated
 
 import typer
 
-from faellesdrift.commandline import RootOpt, TodayOpt, say_expired, set_today, settings_for
+from faellesdrift.commandline import RootOpt, TodayOpt, set_today, settings_for, warn
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.estate import validate
 from faellesdrift.reports.i18n import DEFAULT
 from faellesdrift.reports.site import build_site
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json
@@ -48,8 +47,7 @@ def report_cmd(
         print_json({"index": str(site.index), "directory": str(site.directory),
                     "pages": [str(p) for p in site.pages]})
         return
-    result = validate(settings.root, day)
-    if result.estate is not None:
-        say_expired(result.estate)  # the report flags them on each municipality's page
+    if site.expired:  # the report flags them on each municipality's page
+        warn(site.expired)
     console.print(f"report written: {len(site.pages)} files in {site.directory}", highlight=False)
     console.print(f"open {site.index}", highlight=False, soft_wrap=True)

@@ -32,7 +32,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from faellesdrift import __version__, clock
-from faellesdrift.estate import ExceptionStatus, KeptException
+from faellesdrift.estate import ExceptionStatus, KeptException, blocking, expired_note
 from faellesdrift.onboarding_record import status as onboarding_status
 from faellesdrift.reports import contracts as contracts_mod
 from faellesdrift.reports import costs as costs_mod
@@ -53,6 +53,7 @@ class Site:
     directory: Path
     index: Path
     pages: tuple[Path, ...]
+    expired: str | None = None  # the expired exceptions the reported estate ignores
 
     def tenant_page(self, slug: str) -> Path:
         return self.directory / "tenants" / f"{slug}.html"
@@ -514,4 +515,5 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
     _write(directory / "report.json",
            json.dumps(data, indent=1, ensure_ascii=False, default=_json_default) + "\n")
     pages.append(directory / "report.json")
-    return Site(directory, directory / "index.html", tuple(pages))
+    expired = None if blocking(inputs.findings) else expired_note(est)
+    return Site(directory, directory / "index.html", tuple(pages), expired)

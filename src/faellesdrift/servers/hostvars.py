@@ -17,13 +17,11 @@ from typing import Any
 
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate, Host, tenant_group
+from faellesdrift.model import BASELINE_OS  # the roles use Debian paths and packages
 from faellesdrift.servers.errors import BaselineValueError
 
 #: The group the shared operator's admin accounts join; sudo and AllowGroups refer to it.
 ADMIN_GROUP = "fd-operators"
-#: Operating systems the playbooks support (the roles use Debian paths and packages).
-SUPPORTED_OS = ("debian12", "debian11")
-
 _GROUP = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                        r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -318,7 +316,7 @@ def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] 
     for h in sorted(candidates, key=lambda h: (h.tenant, h.name)):
         if reach is not None and h.name not in reach:
             left_out[h.name] = "not in the lab"
-        elif h.spec.os not in SUPPORTED_OS:
+        elif h.spec.os not in BASELINE_OS:
             left_out[h.name] = f"os {h.spec.os} is not supported by the playbooks"
         else:
             try:
