@@ -7,7 +7,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "faellesdrift"
 ADAPTERS = {"lab", "platform", "network", "servers", "metering", "reports"}
-ABOVE = {"onboarding", "importing", "cli", "commands"}  # wiring and flows above adapters
+ABOVE = {"onboarding", "importing", "distributed", "delivery", "cli", "commands"}  # wiring and
+# flows above adapters
 
 
 def _name(path: Path) -> str:
