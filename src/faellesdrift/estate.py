@@ -11,13 +11,14 @@ building, so one municipality's lapsed paperwork holds up nobody's run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
+from functools import cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from faellesdrift import clock
 from faellesdrift.community import Community, load_community
@@ -52,8 +53,9 @@ class KeptException:
         return self.status is not ExceptionStatus.EXPIRED
 
 
-@dataclass(frozen=True)
-class Host:
+class Host(NamedTuple):
+    """One server or network device of the estate (a tuple: an estate builds 100,000 of them)."""
+
     name: str
     tenant: str
     kind: Literal["server", "network_device"]
@@ -80,30 +82,34 @@ class Estate:
     tenants: tuple[Tenant, ...]
     today: date
     warnings: tuple[Finding, ...] = ()
-    _hosts: MappingProxyType = field(repr=False, default_factory=lambda: MappingProxyType({}))
-    _exceptions: tuple[KeptException, ...] = field(repr=False, default=())
-    _kept: MappingProxyType = field(repr=False, default_factory=lambda: MappingProxyType({}))
 
     @classmethod
     def build(cls, community: Community, today: date,
               warnings: Iterable[Finding] = ()) -> Estate:
         tenants = tuple(sorted((s.tenant for s in community.sources), key=lambda t: t.slug))
+        return cls(community.root, community.standards, tenants, today, tuple(warnings))
+
+    # The indexes are built on first use: `validate` never needs them.
+
+    @cached_property
+    def _hosts(self) -> Mapping[str, Host]:
         hosts: dict[str, Host] = {}
-        exceptions: list[KeptException] = []
-        kept: dict[tuple[str, str], KeptException] = {}
-        for t in tenants:
+        for t in self.tenants:
             for s in t.servers:
                 hosts[s.name] = Host(s.name, t.slug, "server", s)
             for d in t.network_devices:
                 hosts[d.name] = Host(d.name, t.slug, "network_device", d)
-            for ex in t.exceptions:
-                k = KeptException(t.slug, ex, exception_status(ex, today))
-                exceptions.append(k)
-                if k.applies:
-                    for h in ex.hosts:
-                        kept[(ex.control, h)] = k
-        return cls(community.root, community.standards, tenants, today, tuple(warnings),
-                   MappingProxyType(hosts), tuple(exceptions), MappingProxyType(kept))
+        return MappingProxyType(hosts)
+
+    @cached_property
+    def _exceptions(self) -> tuple[KeptException, ...]:
+        return tuple(KeptException(t.slug, ex, exception_status(ex, self.today))
+                     for t in self.tenants for ex in t.exceptions)
+
+    @cached_property
+    def _kept(self) -> Mapping[tuple[str, str], KeptException]:
+        return MappingProxyType({(k.record.control, h): k for k in self._exceptions
+                                 if k.applies for h in k.record.hosts})
 
     # -- questions adapters ask -------------------------------------------------
 
@@ -154,14 +160,9 @@ class Estate:
         wanted = set(slugs)
         for slug in wanted:
             self.tenant(slug)
-        hosts = {n: h for n, h in self._hosts.items() if h.tenant in wanted}
-        return Estate(
-            self.root, self.standards, tuple(t for t in self.tenants if t.slug in wanted),
-            self.today, self.warnings,
-            MappingProxyType(hosts),
-            tuple(k for k in self._exceptions if k.tenant in wanted),
-            MappingProxyType({key: k for key, k in self._kept.items() if k.tenant in wanted}),
-        )
+        return Estate(self.root, self.standards,
+                      tuple(t for t in self.tenants if t.slug in wanted), self.today,
+                      self.warnings)
 
 
 def tenant_group(slug: str) -> str:

@@ -111,8 +111,31 @@ RULES = {r.id: r for r in [
 ]}
 
 
-def _owners(community: Community) -> dict[str, str]:
-    return {h: s.tenant.slug for s in community.sources for h in s.tenant.hostnames}
+class _Owners:
+    """Which tenant has a host (or, with ``other_assets``, any asset) of a given name.
+
+    A tenant's own names answer most questions; the community-wide map is built only
+    when a name is not the asking tenant's own.
+    """
+
+    def __init__(self, community: Community, other_assets: bool = False) -> None:
+        self._community = community
+        self._other_assets = other_assets
+        self._all: dict[str, str] | None = None
+
+    def names(self, src: TenantSource) -> set[str]:
+        names = src.tenant.hostnames
+        if self._other_assets:
+            names |= {a.name for a in src.tenant.other_assets}
+        return names
+
+    def of(self, src: TenantSource, own: set[str], name: str) -> str | None:
+        if name in own:
+            return src.tenant.slug
+        if self._all is None:
+            self._all = {n: s.tenant.slug for s in self._community.sources
+                         for n in self.names(s)}
+        return self._all.get(name)
 
 
 def check_identity(c: Community, today: date) -> Iterator[Finding]:
@@ -146,31 +169,30 @@ def _hosts(src: TenantSource) -> Iterator[tuple[str, int, str, object]]:
         yield "network_devices", i, d.name, d.address
 
 
-def _hosts_and_other_assets(src: TenantSource) -> Iterator[tuple[str, int, str, object]]:
-    yield from _hosts(src)
-    for i, a in enumerate(src.tenant.other_assets):
-        yield "other_assets", i, a.name, a.address
-
-
 def check_unique_hosts(c: Community, today: date) -> Iterator[Finding]:
     names: dict[str, str] = {}
-    addresses: dict[object, str] = {}
+    addresses: dict[int, str] = {}  # keyed by int: hashing 100,000 IPv4Address objects is slow
     for src in c.sources:
-        for kind, i, name, address in _hosts_and_other_assets(src):
-            where = f"{src.tenant.slug}/{name}"
-            if name in names:
-                yield RULES["community.duplicate-hostname"].at(
-                    src, f"{name!r} is also defined by {names[name]}", kind, i, "name")
-            else:
-                names[name] = src.tenant.slug
-            if address is None:
-                continue
-            if address in addresses:
-                yield RULES["community.duplicate-address"].at(
-                    src, f"{address} of {name!r} is also used by {addresses[address]}",
-                    kind, i, "address")
-            else:
-                addresses[address] = where
+        slug = src.tenant.slug
+        for kind, assets in (("servers", src.tenant.servers),
+                             ("network_devices", src.tenant.network_devices),
+                             ("other_assets", src.tenant.other_assets)):
+            for i, asset in enumerate(assets):
+                name, address = asset.name, asset.address
+                if name in names:
+                    yield RULES["community.duplicate-hostname"].at(
+                        src, f"{name!r} is also defined by {names[name]}", kind, i, "name")
+                else:
+                    names[name] = slug
+                if address is None:
+                    continue
+                key = int(address)
+                if key in addresses:
+                    yield RULES["community.duplicate-address"].at(
+                        src, f"{address} of {name!r} is also used by {addresses[key]}",
+                        kind, i, "address")
+                else:
+                    addresses[key] = f"{slug}/{name}"
 
 
 def check_pools(c: Community, today: date) -> Iterator[Finding]:
@@ -236,10 +258,11 @@ def check_quota(c: Community, today: date) -> Iterator[Finding]:
 
 
 def check_exceptions(c: Community, today: date) -> Iterator[Finding]:
-    owners = _owners(c)
+    owners = _Owners(c)
     seen_ids: dict[str, str] = {}
     for src in c.sources:
         t = src.tenant
+        own = t.hostnames if t.exceptions else set()
         contracts = {k.id for k in t.contracts}
         covered: dict[tuple[str, str], str] = {}
         for i, ex in enumerate(t.exceptions):
@@ -262,7 +285,7 @@ def check_exceptions(c: Community, today: date) -> Iterator[Finding]:
                     src, f"{ex.id}: {problem}; {ex.control} takes "
                     f"{control.value_type.describe()}", *at, "value")
             for j, host in enumerate(ex.hosts):
-                owner = owners.get(host)
+                owner = owners.of(src, own, host)
                 if owner is None:
                     yield RULES["exception.unknown-host"].at(
                         src, f"{ex.id}: no host {host!r} in this tenant", *at, "hosts", j)
@@ -313,17 +336,17 @@ def _expiry(src: TenantSource, i: int, max_days: int | None, today: date) -> Ite
 
 
 def check_contracts(c: Community, today: date) -> Iterator[Finding]:
-    owners = _owners(c)  # a contract may also cover kit outside the baseline (other_assets)
-    owners.update({a.name: s.tenant.slug for s in c.sources for a in s.tenant.other_assets})
+    owners = _Owners(c, other_assets=True)  # a contract may also cover kit outside the baseline
     for src in c.sources:
         ids: set[str] = set()
+        own = owners.names(src) if src.tenant.contracts else set()
         for i, k in enumerate(src.tenant.contracts):
             if k.id in ids:
                 yield RULES["contract.duplicate-id"].at(src, f"{k.id} is used twice",
                                                         "contracts", i, "id")
             ids.add(k.id)
             for j, asset in enumerate(k.covers):
-                owner = owners.get(asset)
+                owner = owners.of(src, own, asset)
                 if owner != src.tenant.slug:
                     whose = f"belongs to tenant {owner!r}" if owner else "is not defined"
                     yield RULES["contract.foreign-asset"].at(

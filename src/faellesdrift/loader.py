@@ -25,6 +25,7 @@ import yaml_rs
 from pydantic import BaseModel, ValidationError
 
 from faellesdrift.findings import Finding
+from faellesdrift.model import explain_mismatch
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_EXPANDED_NODES = 2_000_000
@@ -236,12 +237,23 @@ def _rule_for(error: dict) -> tuple[str, str]:
     return "schema.value", "use a value the schema allows"
 
 
+def _explained(error: dict) -> dict:
+    """A regex mismatch on one of the model's own patterns, as the model's own rule."""
+    if error["type"] != "string_pattern_mismatch":
+        return error
+    ours = explain_mismatch(error.get("ctx", {}).get("pattern", ""), error.get("input"))
+    if ours is None:
+        return error
+    return {**error, "type": ours.type, "msg": ours.message()}
+
+
 def validate_document(doc: Document, model: type[M]) -> tuple[M | None, list[Finding]]:
     try:
         return model.model_validate(doc.data), []
     except ValidationError as exc:
         findings = []
         for error in exc.errors(include_url=False):
+            error = _explained(error)
             loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and "[" in p))
             rule, fix = _rule_for(error)
             message = error["msg"]
