@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Network
 from pathlib import Path
+from types import MappingProxyType
 
 from faellesdrift.lab import image, keys, netns, procs, segments, servers, teardown
 from faellesdrift.lab.checks import (
@@ -38,8 +39,11 @@ from faellesdrift.lab.spec import (
     ServicesSpec,
 )
 from faellesdrift.lab.state import LabState, locked, write_atomic
+from faellesdrift.lab_access import FILE_NAME as ACCESS_FILE
+from faellesdrift.lab_access import DeviceEndpoint, LabAccess, write_lab_access
 
 Progress = Callable[[str], None]
+SERVER_USER = "root"  # the account server runs log in with (the operator key's)
 
 
 def _quiet(_: str) -> None:
@@ -130,6 +134,7 @@ class Lab:
                     cfg.unlink()
             state.segments, state.servers, state.devices, state.processes = {}, {}, {}, {}
             state.save(self.paths)
+            self._publish_access(state)
         if not left.empty:
             raise LabError(f"lab down left {left.describe()}")
         return left
@@ -249,6 +254,7 @@ class Lab:
                 yield state
             finally:
                 state.save(self.paths)
+                self._publish_access(state)
 
     def _segment(self, state: LabState, spec: SegmentSpec,
                  services: ServicesSpec | None) -> None:
@@ -333,7 +339,7 @@ class Lab:
 
     def _write_access(self, state: LabState) -> None:
         targets = [keys.SshTarget(name=n, aliases=(r["address"].split("/")[0], r["loopback"]),
-                                  hostname=r["loopback"], port=22, user="root",
+                                  hostname=r["loopback"], port=22, user=SERVER_USER,
                                   host_key=r["host_key"])
                    for n, r in state.servers.items()]
         if state.devices:
@@ -344,6 +350,19 @@ class Lab:
                                        host_key=device_key, password_login=True)
                         for n, r in state.devices.items()]
         keys.write_access_files(self.paths, targets)
+
+    def _publish_access(self, state: LabState) -> None:
+        """The artefact the network and servers adapters read (never the lab's own files)."""
+        pub = self.paths.operator_key.with_name(self.paths.operator_key.name + ".pub")
+        write_lab_access(self.paths.root / ACCESS_FILE, LabAccess(
+            devices=MappingProxyType({n: DeviceEndpoint(r["host"], int(r["port"]))
+                                      for n, r in state.devices.items()}),
+            servers=frozenset(state.servers),
+            ssh_config=self.paths.ssh_config,
+            user=SERVER_USER,
+            operator_key=(" ".join(pub.read_text(encoding="utf-8").split()[:2])
+                          if pub.is_file() else ""),
+            device_credentials=self.paths.credentials))
 
     @staticmethod
     def _server_record(name: str, r: dict, names: Names) -> ServerRecord:
