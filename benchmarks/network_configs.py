@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import argparse
 import gc
+import shutil
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from faellesdrift.estate import load_estate
+from faellesdrift.estate import Estate, load_estate
 from faellesdrift.network.compliance import check
 from faellesdrift.network.configtext import decode_config, unix_lines
 from faellesdrift.network.intended import render
@@ -49,7 +51,8 @@ def big_config(platform: str, size: int) -> str:
             copy = (text.replace("Ethernet1", f"Ethernet{n}")
                     .replace("GigabitEthernet0/", f"GigabitEthernet{n}/")
                     .replace("-Comm-", f"-Comm{n}-").replace("Key", f"Key{n}")
-                    .replace("ge-0/0/", f"ge-{n}/0/").replace("KC", f"KC{n}"))
+                    .replace("ge-0/0/", f"ge-{n}/0/").replace("KC", f"KC{n}")
+                    .replace("1/1/", f"1/{n}/").replace('edit "', f'edit "{n}-'))
             if platform == "juniper_junos" and "{" in copy:
                 continue  # one Junos device prints one form; the set-form samples are used
             parts.append(copy)
@@ -57,6 +60,22 @@ def big_config(platform: str, size: int) -> str:
             if total >= size:
                 break
     return "\n".join(parts)
+
+
+def estate_with_every_platform(workdir: Path) -> Estate:
+    """The sample estate, plus one device of each platform the sample tenants do not run."""
+    shutil.copy(ROOT / "community.yaml", workdir / "community.yaml")
+    shutil.copytree(ROOT / "tenants", workdir / "tenants")
+    estate = load_estate(workdir, date.today())
+    have = {h.spec.platform for h in estate.hosts("network_device")}
+    odder = workdir / "tenants" / "odder.yaml"
+    lines = odder.read_text(encoding="utf-8").split("\n")
+    at = lines.index("network_devices:") + 1
+    for i, platform in enumerate(sorted(set(PLATFORMS) - have)):
+        lines.insert(at, f"  - {{name: odd-bench{i}, platform: {platform}, "
+                         f"address: 10.27.0.{200 + i}, role: access, site: Bench, ports: 8}}")
+    odder.write_text("\n".join(lines), encoding="utf-8")
+    return load_estate(workdir, date.today())
 
 
 def median_seconds(fn: Callable[[], object], runs: int) -> tuple[float, float]:
@@ -77,12 +96,13 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     args = ap.parse_args()
     size = int(args.mb * 1024 * 1024)
-    estate = load_estate(ROOT, date.today())
+    with tempfile.TemporaryDirectory(prefix="fd-bench-") as workdir:
+        estate = estate_with_every_platform(Path(workdir))
     devices = estate.hosts("network_device")
     print(f"config size {args.mb:g} MB, median of {args.runs} runs, seconds wall (cpu)")
     print(f"{'platform':<15}{'lines':>9}{'redact':>18}{'compliance':>18}")
     worst_redact = worst_check = 0.0
-    for platform in ("cisco_ios", "cisco_nxos", "arista_eos", "juniper_junos"):
+    for platform in PLATFORMS:
         text = big_config(platform, size)
         lines = text.count("\n") + 1
         r_wall, r_cpu = median_seconds(lambda t=text, p=platform: for_backup(t, p, KEY),

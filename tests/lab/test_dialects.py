@@ -8,7 +8,7 @@ import pytest
 
 from faellesdrift.lab.devices import ios, junos
 from faellesdrift.lab.devices.dialects import STOP, IosDialect, JunosDialect, for_store
-from faellesdrift.lab.devices.store import DeviceStore
+from faellesdrift.lab.devices.store import DeviceStore, seed_lines
 
 
 def store(tmp_path: Path, platform: str, lines: list[str]) -> DeviceStore:
@@ -138,4 +138,58 @@ def test_junos_edit_paths_and_single_valued_leaves(tmp_path: Path) -> None:
 def test_ios_config_file_round_trip() -> None:
     lines = ["hostname x", "interface Gi1", " description a", "banner motd ^C", "hello",
              "^C", "line vty 0 4", " transport input ssh"]
-    assert ios.dump(ios.parse(lines), " ") == lines
+    assert ios.dump(ios.parse(lines)) == lines
+
+
+@pytest.mark.parametrize("platform,banner", [
+    ("cisco_nxos", ["banner motd #Authorised only#"]),
+    ("aruba_aoscx", ["banner motd !", "Authorised only", "!"]),
+])
+def test_nxos_and_aoscx_log_in_privileged_and_keep_their_banner_form(
+        tmp_path: Path, platform: str, banner: list[str]) -> None:
+    d = for_store(store(tmp_path, platform, ["hostname dev1", "ntp server 10.250.0.123"]))
+    assert d.prompt() == "dev1#"  # no `enable` on these platforms
+    type_lines(d, "configure terminal", "ntp server 10.250.0.124", *banner,
+               "no ntp server 10.250.0.123", "end")
+    running = str(d.handle("show running-config", ""))
+    delimiter = ios.STYLES[platform].banner_end
+    assert f"banner motd {delimiter}\nAuthorised only\n{delimiter}" in running
+    assert "ntp server 10.250.0.124" in running and "10.250.0.123" not in running
+    assert ("!Command: show running-config" in running) == (platform == "cisco_nxos")
+
+
+FORTI_START = ["config system ntp", "    set ntpsync enable", "    config ntpserver",
+               "        edit 1", '            set server "10.250.0.123"', "        next",
+               "    end", "end"]
+
+
+def test_fortios_blocks_set_unset_and_delete(tmp_path: Path) -> None:
+    s = store(tmp_path, "fortinet", FORTI_START)
+    d = for_store(s)
+    assert d.prompt() == "dev1 # "
+    assert "Virtual domain configuration: disable" == d.handle(
+        "get system status | grep Virtual", "")
+    type_lines(d, "config system ntp", "config ntpserver", "edit 2")
+    assert d.prompt() == "dev1 (2) # "
+    type_lines(d, 'set server "10.250.0.124"', "next", "delete 1", "end", "unset ntpsync",
+               "end", "config system dns", "set primary 10.250.0.53", "end")
+    assert d.prompt() == "dev1 # "
+    shown = str(d.handle("show", ""))
+    assert '        edit 2\n            set server "10.250.0.124"\n        next' in shown
+    assert "10.250.0.123" not in shown and "ntpsync" not in shown
+    assert str(d.handle("show system dns", "")) == \
+        "config system dns\n    set primary 10.250.0.53\nend"
+    assert "Command fail" in str(d.handle("frobnicate", ""))
+    assert d.handle("exit", "exit") is STOP
+    assert "10.250.0.124" in s.path.read_text()  # saved on every change
+
+
+@pytest.mark.parametrize("platform,text,lines", [
+    ("cisco_ios", "! note\nhostname r1\nbanner motd ^C\n! not a comment\n^C\nend\n",
+     ("hostname r1", "banner motd ^C", "! not a comment", "^C")),
+    ("juniper_junos", "# note\nset system host-name j1\n", ("system host-name j1",)),
+    ("fortinet", "#config-version=x\nconfig system dns\n    set primary 10.0.0.1\nend\n",
+     ("config system dns", "    set primary 10.0.0.1", "end")),
+])
+def test_seed_lines_are_what_the_device_loads(platform: str, text: str, lines) -> None:
+    assert seed_lines(platform, text) == lines

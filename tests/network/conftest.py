@@ -5,17 +5,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from types import MappingProxyType
 
 import pytest
 
 from faellesdrift.estate import Estate, load_estate
+from faellesdrift.lab.devices.fleet import Fleet
+from faellesdrift.lab_access import DeviceEndpoint, LabAccess, access_file, write_lab_access
 from faellesdrift.network.intended import render
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
 from tests.conftest import REPO, TODAY
-from tests.network.gear import PASSWORD, USER, Gear
+
+USER = "fleetadmin"
+PASSWORD = "fleet-Secret-1"  # test-only credentials of a loopback emulator
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = bool(os.environ.get("FAELLESDRIFT_UPDATE_GOLDEN"))
@@ -55,17 +61,24 @@ def seeded(estate: Estate, name: str, *, drop: str = "", add: str = "") -> tuple
     return host.spec.platform, text + add
 
 
-def lab_settings(tmp_path: Path, gear: Gear, *, password: str = PASSWORD,
+def fleet(devices: dict[str, tuple[str, str]], port: int, directory: Path) -> Fleet:
+    """The lab's emulator serving ``devices`` in this process (no root, no running lab)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    return Fleet(devices, port, directory, USER, PASSWORD)
+
+
+def lab_settings(tmp_path: Path, gear: Fleet, *, password: str = PASSWORD,
                  ports: dict[str, int] | None = None, **overrides) -> NetworkSettings:
-    """Settings whose lab dir describes ``gear`` (the same files the lab writes)."""
+    """Settings whose lab access artefact describes ``gear`` (as the lab publishes it)."""
     state = tmp_path / "state"
     lab = state / "lab"
     lab.mkdir(parents=True, exist_ok=True)
-    devices = [{"name": n, "platform": d.platform, "port": (ports or gear.ports)[n]}
-               for n, d in gear.devices.items()]
-    (lab / "devices.json").write_text(json.dumps({"devices": devices}))
-    (lab / "credentials.json").write_text(json.dumps(
-        {"devices": {"username": USER, "password": password}}))
+    login = lab / "credentials.json"
+    login.write_text(json.dumps({"devices": {"username": USER, "password": password}}))
+    served = {n: DeviceEndpoint("127.0.0.1", port) for n, port in (ports or gear.ports).items()
+              if n in gear.devices}
+    write_lab_access(access_file(state), LabAccess(devices=MappingProxyType(served),
+                                                   device_credentials=login))
     settings = Settings(root=REPO, state_dir=state, cache_dir=tmp_path / "cache")
     opts = {"target": "lab", "read_timeout": 6.0, "conn_timeout": 3.0, "auth_timeout": 6.0,
             **overrides}
@@ -73,7 +86,7 @@ def lab_settings(tmp_path: Path, gear: Gear, *, password: str = PASSWORD,
 
 
 @pytest.fixture
-def odder_gear(estate: Estate) -> Iterator[Gear]:
+def odder_gear(estate: Estate, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     """Odder's five devices with seeded drift (and one expired-exception candidate)."""
     devices = {
         # exception keeps the local NTP server; drift: rogue syslog, a secret
@@ -88,5 +101,31 @@ def odder_gear(estate: Estate) -> Iterator[Gear]:
         "odd-wan05": seeded(estate, "odd-wan05",
                             add="set snmp community fw-vendor-ro authorization read-only\n"),
     }
-    with Gear(devices, port=BASE_PORT) as gear:
+    with fleet(devices, BASE_PORT, tmp_path_factory.mktemp("fleet")) as gear:
         yield gear
+
+
+# One device of each platform the sample tenants do not run, added to a copy of Odder.
+NEW_PLATFORMS = {"odd-nx06": "cisco_nxos", "odd-cx07": "aruba_aoscx", "odd-fgt08": "fortinet"}
+
+
+@pytest.fixture(scope="session")
+def mixed_estate(tmp_path_factory: pytest.TempPathFactory) -> Estate:
+    """The sample community with Odder also running every other supported platform.
+
+    ODD-EX-002 (the vendor's SNMP community) also names the FortiGate.
+    """
+    root = tmp_path_factory.mktemp("mixed")
+    shutil.copy(REPO / "community.yaml", root / "community.yaml")
+    shutil.copytree(REPO / "tenants", root / "tenants")
+    odder = root / "tenants" / "odder.yaml"
+    lines = odder.read_text(encoding="utf-8").split("\n")
+    at = lines.index("network_devices:") + 1
+    for i, (name, platform) in enumerate(NEW_PLATFORMS.items()):
+        lines.insert(at, f"  - {{name: {name}, platform: {platform}, address: 10.27.0.{6 + i}, "
+                         "role: access, site: Rådhuset, ports: 48}")
+    text = "\n".join(lines)
+    # the vendor's SNMP community is kept on the FortiGate too (a table entry on FortiOS)
+    text = text.replace("hosts: [odd-fire04]", "hosts: [odd-fire04, odd-fgt08]", 1)
+    odder.write_text(text, encoding="utf-8")
+    return load_estate(root, TODAY)

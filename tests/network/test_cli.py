@@ -10,11 +10,11 @@ import typer
 from typer.testing import CliRunner
 
 from faellesdrift import results
+from faellesdrift.lab.devices.fleet import Fleet
 from faellesdrift.network.cli import inventory_app, network_app
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
 from tests.network.conftest import lab_settings
-from tests.network.gear import Gear
 
 app = typer.Typer()
 app.add_typer(network_app, name="network")
@@ -23,7 +23,7 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, odder_gear: Gear, monkeypatch) -> dict[str, str]:
+def env(tmp_path: Path, odder_gear: Fleet, monkeypatch) -> dict[str, str]:
     settings = lab_settings(tmp_path, odder_gear)
     monkeypatch.delenv("FAELLESDRIFT_DEVICE_USER", raising=False)
     monkeypatch.delenv("FAELLESDRIFT_DEVICE_CREDENTIALS", raising=False)
@@ -90,7 +90,7 @@ def test_remediate_dry_run_then_apply_then_compliance_passes(env, tmp_path: Path
     assert "ODD-EX-001" in ok.output
 
 
-def test_backup_exit_code_is_1_when_a_device_fails(env, odder_gear: Gear) -> None:
+def test_backup_exit_code_is_1_when_a_device_fails(env, odder_gear: Fleet) -> None:
     odder_gear.stop("odd-wan05")
     r = runner.invoke(app, ["network", "backup", "--tenant", "odder"], env=env)
     assert r.exit_code == 1

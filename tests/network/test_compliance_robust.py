@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 
 from faellesdrift.estate import Estate
+from faellesdrift.lab.devices.fleet import Fleet
 from faellesdrift.network import Status, compliance, remediate
 from faellesdrift.network.compliance import ConfigParseError, check, parse_config, prepare
 from faellesdrift.network.configtext import decode_config, junos_set_form
 from faellesdrift.network.intended import render
 from faellesdrift.network.platforms import platform_spec
 from tests.network.conftest import lab_settings
-from tests.network.gear import Gear
 
 compliance_module = importlib.import_module("faellesdrift.network.compliance")
 IOS, EOS, JUNOS = (platform_spec(p) for p in ("cisco_ios", "arista_eos", "juniper_junos"))
@@ -132,7 +132,7 @@ def test_a_parser_failure_is_a_reason_without_config_text(monkeypatch) -> None:
 
 
 def test_a_device_that_cannot_be_parsed_is_a_finding_and_the_run_goes_on(
-        estate: Estate, odder_gear: Gear, tmp_path: Path, monkeypatch) -> None:
+        estate: Estate, odder_gear: Fleet, tmp_path: Path, monkeypatch) -> None:
     real = compliance_module.get_hconfig
 
     def picky(driver, text=""):

@@ -12,10 +12,10 @@ import pytest
 
 from faellesdrift import audit
 from faellesdrift.estate import Estate, load_estate
+from faellesdrift.lab.devices.fleet import Fleet
 from faellesdrift.network import Filters, Status, backup, compliance, remediate
 from tests.conftest import REPO, day_after_expiry
 from tests.network.conftest import lab_settings
-from tests.network.gear import Gear
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def _git(repo: Path, *args: str) -> str:
                           check=True).stdout
 
 
-def test_backup_commits_redacted_configs_once_per_run(odder: Estate, odder_gear: Gear,
+def test_backup_commits_redacted_configs_once_per_run(odder: Estate, odder_gear: Fleet,
                                                       tmp_path: Path) -> None:
     settings = lab_settings(tmp_path, odder_gear)
     first = backup(odder, settings, Filters.of(tenant="odder"))
@@ -49,7 +49,7 @@ def test_backup_commits_redacted_configs_once_per_run(odder: Estate, odder_gear:
         "network backup: 5 changed, 0 unchanged, 0 failed (tenant=odder)"]
 
 
-def test_compliance_finds_seeded_drift_and_lists_exceptions(odder: Estate, odder_gear: Gear,
+def test_compliance_finds_seeded_drift_and_lists_exceptions(odder: Estate, odder_gear: Fleet,
                                                             tmp_path: Path) -> None:
     fleet = compliance(odder, lab_settings(tmp_path, odder_gear))
     by = {h.host: h for h in fleet.hosts}
@@ -65,7 +65,7 @@ def test_compliance_finds_seeded_drift_and_lists_exceptions(odder: Estate, odder
     assert acce["net.ntp.servers"].missing == ("ntp server 10.250.0.124",)
 
 
-def test_dry_run_changes_nothing(odder: Estate, odder_gear: Gear, tmp_path: Path) -> None:
+def test_dry_run_changes_nothing(odder: Estate, odder_gear: Fleet, tmp_path: Path) -> None:
     before = {n: odder_gear.running(n) for n in odder_gear.devices}
     settings = lab_settings(tmp_path, odder_gear)
     fleet = remediate(odder, settings)
@@ -75,7 +75,7 @@ def test_dry_run_changes_nothing(odder: Estate, odder_gear: Gear, tmp_path: Path
     assert not settings.audit_log.exists()
 
 
-def test_apply_fixes_drift_keeps_exceptions_and_audits(odder: Estate, odder_gear: Gear,
+def test_apply_fixes_drift_keeps_exceptions_and_audits(odder: Estate, odder_gear: Fleet,
                                                        tmp_path: Path) -> None:
     settings = lab_settings(tmp_path, odder_gear)
     fleet = remediate(odder, settings, apply=True)
@@ -99,7 +99,7 @@ def test_apply_fixes_drift_keeps_exceptions_and_audits(odder: Estate, odder_gear
     assert "fw-vendor-ro" not in settings.audit_log.read_text()
 
 
-def test_expired_exception_lines_are_remediated(odder_gear: Gear, tmp_path: Path) -> None:
+def test_expired_exception_lines_are_remediated(odder_gear: Fleet, tmp_path: Path) -> None:
     later = load_estate(REPO, day_after_expiry("ODD-EX-002"))
     settings = lab_settings(tmp_path, odder_gear)
     fleet = remediate(later, settings, Filters.of(host="odd-fire04"), apply=True)
@@ -114,10 +114,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_failures_are_recorded_per_host_and_the_run_goes_on(odder: Estate, odder_gear: Gear,
+def test_failures_are_recorded_per_host_and_the_run_goes_on(odder: Estate, odder_gear: Fleet,
                                                             tmp_path: Path) -> None:
     ports = {**odder_gear.ports, "odd-wan05": _free_port()}  # nothing listens there
-    odder_gear.hang("odd-dist02", 8)  # answers the login, never the `show`
+    odder_gear.slow("odd-dist02", 8)  # answers the login, never the `show`
     settings = lab_settings(tmp_path, odder_gear, ports=ports, read_timeout=3.0)
     fleet = compliance(odder, settings)
     by = {h.host: h for h in fleet.hosts}
@@ -130,7 +130,7 @@ def test_failures_are_recorded_per_host_and_the_run_goes_on(odder: Estate, odder
 
 
 @pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
-def test_wrong_password_is_an_authentication_failure(odder: Estate, odder_gear: Gear,
+def test_wrong_password_is_an_authentication_failure(odder: Estate, odder_gear: Fleet,
                                                      tmp_path: Path) -> None:
     settings = lab_settings(tmp_path, odder_gear, password="not-the-password")
     fleet = compliance(odder, settings, Filters.of(host=["odd-core01", "odd-fire04"]))
@@ -138,8 +138,8 @@ def test_wrong_password_is_an_authentication_failure(odder: Estate, odder_gear: 
     assert all("authentication failed" in h.reason for h in fleet.hosts)
 
 
-def test_device_taken_down_mid_run(odder: Estate, odder_gear: Gear, tmp_path: Path) -> None:
-    odder_gear.hang("odd-acce03", 2)  # still reading when it goes down
+def test_device_taken_down_mid_run(odder: Estate, odder_gear: Fleet, tmp_path: Path) -> None:
+    odder_gear.slow("odd-acce03", 2)  # still reading when it goes down
     settings = lab_settings(tmp_path, odder_gear, workers=5)
     import threading
     threading.Timer(0.8, odder_gear.stop, args=("odd-acce03",)).start()
@@ -151,16 +151,16 @@ def test_device_taken_down_mid_run(odder: Estate, odder_gear: Gear, tmp_path: Pa
     assert "odd-acce03" in message and "previous backup kept" in message
 
 
-def test_connections_are_closed_per_host(odder: Estate, odder_gear: Gear,
+def test_connections_are_closed_per_host(odder: Estate, odder_gear: Fleet,
                                          tmp_path: Path) -> None:
     compliance(odder, lab_settings(tmp_path, odder_gear))
     import time
     time.sleep(1.5)  # the emulator notices closed transports within its watchdog interval
-    open_sessions = {n: len(h.server._active_sessions) for n, h in odder_gear.net.hosts.items()}
+    open_sessions = {n: odder_gear.open_sessions(n) for n in odder_gear.devices}
     assert not any(open_sessions.values()), open_sessions
 
 
-def test_json_result_has_one_entry_per_host(odder: Estate, odder_gear: Gear,
+def test_json_result_has_one_entry_per_host(odder: Estate, odder_gear: Fleet,
                                             tmp_path: Path) -> None:
     fleet = compliance(odder, lab_settings(tmp_path, odder_gear),
                        Filters.of(platform="juniper_junos"))

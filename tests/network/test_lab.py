@@ -1,9 +1,10 @@
 """Against the real lab's emulated devices (issue 3): the whole job, then failures.
 
 The lab serves two tenants' devices (Odder, Horsens: both kinds of kept
-exception) from their estate-derived starting configs with known deviations,
-on a private prefix and port range, without servers. Anything missing fails
-with the reason — never a skip.
+exception; Odder also runs one device of every platform the sample tenants do
+not) from their rendered configs with known deviations, on a private prefix
+and port range, without servers. Anything missing fails with the reason —
+never a skip.
 """
 
 from __future__ import annotations
@@ -22,9 +23,11 @@ import pytest
 from faellesdrift import audit
 from faellesdrift.estate import Estate
 from faellesdrift.network import Filters, Status, backup, compliance, remediate
+from faellesdrift.network.platforms import PLATFORMS
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
+from tests.network.conftest import NEW_PLATFORMS
 
 pytestmark = pytest.mark.lab
 
@@ -54,7 +57,7 @@ def _create(lab, spec, error: type[Exception], tries: int = 3) -> None:
 
 
 @pytest.fixture(scope="module")
-def netlab(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> Iterator[NetLab]:
+def netlab(tmp_path_factory: pytest.TempPathFactory, mixed_estate: Estate) -> Iterator[NetLab]:
     try:
         from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir
         from faellesdrift.lab.plan import plan_from_estate
@@ -65,7 +68,7 @@ def netlab(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> Iterator
     paths = LabPaths(root=state / "lab", cache=cache_dir() / "lab")
     lab = Lab(paths, LabSettings(prefix="znw", device_ports=(46500, 46699),
                                  loopback=IPv4Network("127.51.0.0/16")))
-    shard = estate.subset(TENANTS)
+    shard = mixed_estate.subset(TENANTS)
     plan = plan_from_estate(shard, servers_per_tenant=0)
     lab.down()
     try:
@@ -87,18 +90,19 @@ def netlab(tmp_path_factory: pytest.TempPathFactory, estate: Estate) -> Iterator
 def test_backup_commits_redacted_configs(netlab: NetLab) -> None:
     fleet = backup(netlab.estate, netlab.settings)
     assert fleet.ok, [h.reason for h in fleet.failed]
-    assert fleet.counts["changed"] == len(netlab.devices) == 16
+    assert fleet.counts["changed"] == len(netlab.devices) == 16 + len(NEW_PLATFORMS)
+    assert {d.platform for d in netlab.devices.values()} == set(PLATFORMS)
     repo = netlab.settings.backups
     texts = {p.stem: p.read_text() for p in repo.rglob("*.cfg")}
     assert set(texts) == set(netlab.devices)
     for name, text in texts.items():
-        assert "community public" not in text and "fw-vendor-ro" not in text, name
+        assert not re.search(r"\bpublic\b", text) and "fw-vendor-ro" not in text, name
     # a keyed marker: the same secret gives the same marker in every backup
     assert re.search(r"^snmp-server community <redacted:[0-9a-f]{12}> RO$",
                      texts["odd-core01"], re.MULTILINE), texts["odd-core01"]
     log = subprocess.run(["git", "-C", str(repo), "log", "-1", "--format=%s"],
                          capture_output=True, text=True, check=True).stdout
-    assert log.startswith("network backup: 16 changed, 0 unchanged, 0 failed")
+    assert log.startswith(f"network backup: {len(netlab.devices)} changed, 0 unchanged, 0 failed")
 
 
 def test_compliance_finds_the_seeded_deviations(netlab: NetLab) -> None:
@@ -120,9 +124,12 @@ def test_remediate_apply_fixes_all_but_kept_lines_then_compliance_is_clean(
     assert again.ok and not again.noncompliant, again.summary()
     kept = {h.host: h.exceptions for h in again.hosts if h.exceptions}
     assert kept == {"hor-core01": ("HOR-EX-001",), "hor-fire04": ("HOR-EX-002",),
-                    "odd-core01": ("ODD-EX-001",), "odd-fire04": ("ODD-EX-002",)}
+                    "odd-core01": ("ODD-EX-001",), "odd-fire04": ("ODD-EX-002",),
+                    "odd-fgt08": ("ODD-EX-002",)}
     cfg = Path(netlab.lab.paths.device_config("odd-fire04")).read_text()
     assert "snmp community fw-vendor-ro authorization read-only" in cfg  # kept
+    fgt = Path(netlab.lab.paths.device_config("odd-fgt08")).read_text()
+    assert 'set name "fw-vendor-ro"' in fgt  # kept, as a FortiOS table entry
     assert "ntp server 10.27.0.123" in Path(netlab.lab.paths.device_config("odd-core01")
                                             ).read_text()  # kept
     events = [e for e in audit.read(netlab.settings.audit_log)]

@@ -49,8 +49,7 @@ IDS = [f"{s.platform}/{s.path.stem}" for s in SAMPLES]
 
 def test_the_corpus_is_big_and_covers_every_platform() -> None:
     assert len(SAMPLES) >= 40
-    assert {s.platform for s in SAMPLES} == {"cisco_ios", "cisco_nxos", "arista_eos",
-                                             "juniper_junos"}
+    assert {s.platform for s in SAMPLES} == set(PLATFORMS)
     raw = [s.raw for s in SAMPLES]
     assert sum(b"\r\n" in r for r in raw) >= 3, "CRLF configs"
     assert any(b"R\xe5dhuset" in r for r in raw), "Latin-1 bytes"
@@ -107,8 +106,9 @@ def test_redacted_config_keeps_the_tree(sample: Sample) -> None:
 
 
 @pytest.mark.parametrize("sample", CHECKED, ids=[f"{s.platform}/{s.path.stem}" for s in CHECKED])
-def test_compliance_reads_every_config(sample: Sample, estate) -> None:
-    host = next(h for h in estate.hosts("network_device") if h.spec.platform == sample.platform)
-    controls = check(platform_spec(sample.platform), sample.raw, render(estate, host))
+def test_compliance_reads_every_config(sample: Sample, mixed_estate) -> None:
+    host = next(h for h in mixed_estate.hosts("network_device")
+                if h.spec.platform == sample.platform)
+    controls = check(platform_spec(sample.platform), sample.raw, render(mixed_estate, host))
     assert len(controls) == 6
     assert not any("<redacted" in line for c in controls for line in (*c.missing, *c.extra))

@@ -15,9 +15,45 @@ from faellesdrift.network.redact import MARK, explain, for_backup, marker, redac
 from faellesdrift.network.secret_rules import LINE_RULES, families
 
 IOS, EOS, NXOS, JUNOS = "cisco_ios", "arista_eos", "cisco_nxos", "juniper_junos"
+CX, FOS = "aruba_aoscx", "fortinet"
 
 # (family, platform, config text, secret value, near miss that must stay as it is)
 CASES: list[tuple[str, str, str, str, str]] = [
+    ("fortios-secret", FOS, ('config system admin\n    edit "admin"\n'
+     '        set password ENC SH2FgtHash0=\n    next\nend'), "SH2FgtHash0=",
+     "config system password-policy\n    set minimum-length 12\nend"),
+    ("fortios-secret", FOS, ('config vpn ipsec phase1-interface\n    edit "p1"\n'
+     "        set psksecret ENC FgtPsk1==\n    next\nend"), "FgtPsk1==",
+     ('config vpn ipsec phase1-interface\n    edit "p1"\n        set psksecret-remote\n'
+      "    next\nend")),
+    ("fortios-secret", FOS, 'config user tacacs+ / edit "t" / set key ENC FgtTac2==',
+     "FgtTac2==", 'config user tacacs+ / edit "t" / set key-inactivity 5'),
+    ("fortios-secret", FOS, "    set auth-pwd ENC FgtAuth3==", "FgtAuth3==",
+     "    set auth-proto sha256"),
+    ("fortios-snmp-community", FOS, ('config system snmp community\n    edit 1\n'
+     '        set name "FgtComm4"\n    next\nend'), "FgtComm4",
+     'config firewall address\n    edit 1\n        set name "lan"\n    next\nend'),
+    ("fortios-snmp-community", FOS, 'config system snmp community / edit 2 / set name "FgtComm5"',
+     "FgtComm5", 'config system snmp user / edit "mon" / set name "mon"'),
+    ("fortios-private-key", FOS, ('config vpn certificate local\n    edit "c"\n'
+     '        set private-key "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFfgtKeyBody6\n'
+     '-----END ENCRYPTED PRIVATE KEY-----"\n    next\nend'), "MIIFfgtKeyBody6",
+     ('config vpn certificate local\n    edit "c"\n        set certificate "-----BEGIN '
+      'CERTIFICATE-----\nMIIDcert\n-----END CERTIFICATE-----"\n    next\nend')),
+    ("aoscx-user-password", CX,
+     "user admin group administrators password ciphertext AQBapYx7Qk0vXw==", "AQBapYx7Qk0vXw==",
+     "user admin group administrators"),
+    ("aoscx-user-password", CX, "user ops password plaintext Ops-Pw-42", "Ops-Pw-42",
+     "password complexity"),
+    ("aoscx-snmpv3-user", CX,
+     ("snmpv3 user mon auth sha auth-pass ciphertext AQBaAuTh== priv aes priv-pass ciphertext "
+      "AQBaPrIv=="), "AQBaPrIv==", "snmpv3 user mon"),
+    ("aoscx-snmpv3-user", CX, "snmpv3 user mon auth sha auth-pass plaintext Auth-Cx-1",
+     "Auth-Cx-1", "snmpv3 context public vrf mgmt"),
+    ("aaa-server-key", CX, "radius-server host 10.250.0.50 key ciphertext AQBaRaD== vrf mgmt",
+     "AQBaRaD==", "radius-server host 10.250.0.50 vrf mgmt"),
+    ("aaa-server-key", CX, "tacacs-server key ciphertext AQBaTaC==", "AQBaTaC==",
+     "tacacs-server timeout 10"),
     ("enable-secret", IOS, "enable secret 5 $1$aB3d$Qq0Ww9Ee8Rr7", "$1$aB3d$Qq0Ww9Ee8Rr7",
      "enable view"),
     ("enable-secret", IOS, "enable algorithm-type scrypt secret 9 $9$xYz$AbC", "$9$xYz$AbC",

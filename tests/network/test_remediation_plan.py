@@ -26,12 +26,12 @@ def test_an_option_under_a_kept_community_never_deletes_the_community(estate: Es
         "delete snmp community fw-vendor-ro clients 10.0.0.0/8"]
 
 
-def test_an_option_on_the_mandatory_siem_host_never_deletes_the_host(estate: Estate) -> None:
+def test_an_option_on_the_mandatory_siem_host_is_understood(estate: Estate) -> None:
     running = render(estate, estate.host("odd-fire04")).text + \
         "set system syslog host 10.250.0.14 structured-data\n"
-    lines = _plan(estate, "odd-fire04", running)
-    assert "delete system syslog host 10.250.0.14" not in lines
-    assert lines == ["delete system syslog host 10.250.0.14 structured-data"]
+    assert _plan(estate, "odd-fire04", running) == []  # the host stays, with its option
+    siem = _controls(estate, "odd-fire04", running)["net.syslog.siem"]
+    assert siem.compliant and "structured-data" in siem.note
 
 
 def test_junos_deletes_a_rogue_node_once(estate: Estate) -> None:
@@ -41,12 +41,71 @@ def test_junos_deletes_a_rogue_node_once(estate: Estate) -> None:
     assert _plan(estate, "odd-fire04", running) == ["delete system syslog host 192.0.2.9"]
 
 
-def test_an_option_on_a_wanted_ios_server_is_never_a_removal(estate: Estate) -> None:
+def test_an_option_on_a_wanted_ios_server_is_understood(estate: Estate) -> None:
     intended = render(estate, estate.host("aar-core01")).text
     running = intended.replace("ntp server 10.51.0.123", "ntp server 10.51.0.123 prefer")
-    lines = _plan(estate, "aar-core01", running)
-    assert lines == ["ntp server 10.51.0.123"]  # re-entered with the intended options
-    assert not any(line.startswith("no ntp server 10.51.0.123") for line in lines)
+    assert _plan(estate, "aar-core01", running) == []
+    assert _controls(estate, "aar-core01", running)["net.ntp.servers"].compliant
+
+
+def _controls(estate: Estate, name: str, running: str):
+    host = estate.host(name)
+    return {c.control: c for c in check(platform_spec(host.spec.platform), running,
+                                        render(estate, host))}
+
+
+def _swap(text: str, old: str, new: str) -> str:
+    assert old in text
+    return text.replace(old, new)
+
+
+def test_ios_servers_in_a_vrf_stay_in_their_vrf(estate: Estate) -> None:
+    intended = render(estate, estate.host("aar-core01")).text  # ntp 10.51.0.123 (AAR-EX-001)
+    running = _swap(intended, "ntp server 10.51.0.123", "ntp server vrf MGMT 10.51.0.123 prefer")
+    running = _swap(running, "logging host 10.250.0.14", "logging host 10.250.0.14 vrf MGMT")
+    running = _swap(running, "ip name-server 10.250.0.53", "ip name-server vrf MGMT 10.250.0.53")
+    by = _controls(estate, "aar-core01", running)
+    assert all(by[c].compliant for c in ("net.ntp.servers", "net.syslog.siem",
+                                         "net.dns.servers")), by
+    assert "ntp server vrf MGMT 10.51.0.123 prefer" in by["net.ntp.servers"].note
+    assert _plan(estate, "aar-core01", running) == []
+    rogue = running + "ntp server vrf MGMT 192.0.2.123\n"
+    assert _plan(estate, "aar-core01", rogue) == ["no ntp server vrf MGMT 192.0.2.123"]
+
+
+def test_eos_ntp_server_in_a_vrf_stays(estate: Estate) -> None:
+    intended = render(estate, estate.host("odd-dist02")).text
+    running = intended.replace("ntp server 10.250.0.", "ntp server vrf MGMT 10.250.0.")
+    assert "ntp server vrf MGMT 10.250.0.123" in running
+    assert _controls(estate, "odd-dist02", running)["net.ntp.servers"].compliant
+    assert _plan(estate, "odd-dist02", running) == []
+
+
+def test_iosxe_named_tacacs_servers_are_read_as_servers(estate: Estate) -> None:
+    intended = render(estate, estate.host("aar-core01")).text
+    running = _swap(intended, "tacacs-server host 10.250.0.49\n",
+                    "aaa group server tacacs+ ISE\n server name ISE1\n"
+                    " server-private 192.0.2.50 key 7 0822455D0A16\n"
+                    " ip vrf forwarding Mgmt-vrf\n"
+                    "tacacs server ISE1\n address ipv4 10.250.0.49\n key 7 070C285F4D06\n"
+                    " single-connection\n"
+                    "tacacs server OLD\n address ipv4 192.0.2.49\n")
+    tacacs = _controls(estate, "aar-core01", running)["net.aaa.tacacs"]
+    assert not tacacs.missing  # 10.250.0.49 is there, as a named server
+    assert tacacs.extra == ("aaa group server tacacs+ ISE server-private 192.0.2.50 vrf Mgmt-vrf",
+                            "tacacs server OLD address ipv4 192.0.2.49")
+    assert not any("0822455D0A16" in line or "070C285F4D06" in line for line in tacacs.extra)
+    assert _plan(estate, "aar-core01", running) == [
+        "aaa group server tacacs+ ISE", " no server-private 192.0.2.50", " exit",
+        "no tacacs server OLD"]
+
+
+def test_nxos_name_servers_on_one_line_with_their_vrf(mixed_estate: Estate) -> None:
+    intended = render(mixed_estate, mixed_estate.host("odd-nx06")).text
+    running = _swap(intended, "ip name-server 10.250.0.53 use-vrf management",
+                    "ip name-server 10.250.0.53 10.27.0.53 use-vrf management")
+    dns = _controls(mixed_estate, "odd-nx06", running)["net.dns.servers"]
+    assert not dns.missing and dns.extra == ("ip name-server 10.27.0.53 use-vrf management",)
 
 
 def test_ios_name_servers_on_one_line_are_compliant(estate: Estate) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from faellesdrift.estate import Estate
+from faellesdrift.lab_access import LabAccess, access_file, write_lab_access
 from faellesdrift.network.connect import load_credentials
 from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
@@ -101,10 +102,10 @@ def test_credentials_from_the_environment_win(tmp_path, monkeypatch) -> None:
 def test_credentials_default_to_the_labs_file(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("FAELLESDRIFT_DEVICE_USER", raising=False)
     monkeypatch.delenv("FAELLESDRIFT_DEVICE_CREDENTIALS", raising=False)
-    lab = tmp_path / "state" / "lab"
-    lab.mkdir(parents=True)
-    (lab / "credentials.json").write_text(json.dumps(
-        {"devices": {"username": "labadmin", "password": "x"}}))
+    login = tmp_path / "state" / "lab" / "credentials.json"
+    login.parent.mkdir(parents=True)
+    login.write_text(json.dumps({"devices": {"username": "labadmin", "password": "x"}}))
+    write_lab_access(access_file(tmp_path / "state"), LabAccess(device_credentials=login))
     assert load_credentials(_net(tmp_path)).username == "labadmin"
 
 

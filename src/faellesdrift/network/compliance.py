@@ -26,6 +26,7 @@ from hier_config.platforms.driver_base import HConfigDriverBase
 from nornir.core.task import Task
 
 from faellesdrift.estate import Estate, ExceptionStatus, Host, KeptException
+from faellesdrift.network import fortios
 from faellesdrift.network.configtext import (
     decode_config,
     is_junos_brace,
@@ -37,7 +38,7 @@ from faellesdrift.network.configtext import (
 from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.intended import Intended, render
-from faellesdrift.network.platforms import CONTROLS, PlatformSpec, platform_spec
+from faellesdrift.network.platforms import CONTROLS, PlatformSpec, identity, platform_spec
 from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
 from faellesdrift.network.runner import read_running, run, session
 from faellesdrift.network.settings import NetworkSettings
@@ -105,22 +106,25 @@ def prepare(spec: PlatformSpec, text: str | bytes, *, managed_only: bool = False
 
     Bytes are decoded without loss, line ends made LF; Junos curly-brace form
     becomes set form (comments, blank lines and inactive statements dropped);
-    IOS-like banners are lifted out in one form (one-line and multi-line compare
-    equal), a banner cut off by a truncated read is left out and noted. With
+    FortiOS blocks become path lines (fortios.py); IOS-like banners are lifted
+    out in one form (one-line and multi-line compare equal), a banner cut off by
+    a truncated read is left out and noted; name servers on one line are one a
+    line and IOS-XE's named TACACS+ servers one line each. With
     ``managed_only``, only the top-level statements a control owns are kept:
     compliance judges nothing else, and a big config parses in a fraction.
     """
     text = unix_lines(decode_config(text))
     banners: dict[str, str] = {}
     notes: list[str] = []
-    if spec.name == "juniper_junos":
+    if spec.paths:
+        text = "\n".join(fortios.path_lines(text))
+    elif spec.name == "juniper_junos":
         if is_junos_brace(text):
             text = junos_set_form(text)
         text = "\n".join(junos_active_set_lines(text))
     else:
-        text, banners, notes = lift_banners(
-            text, "caret" if spec.banner_push == "caret" else "eof")
-        text = _one_per_line(text)
+        text, banners, notes = lift_banners(text, spec.banner)
+        text = flatten_aaa_servers(_one_per_line(text))
     keep = None
     if managed_only:
         def keep(line: str) -> bool:
@@ -129,16 +133,54 @@ def prepare(spec: PlatformSpec, text: str | bytes, *, managed_only: bool = False
 
 
 # IOS prints several name servers on one line; the intended config has one a line.
-# The servers are addresses, so `vrf NAME` is never taken for two of them.
+# The servers are addresses, so `vrf NAME` is never taken for two of them; NX-OS puts
+# its VRF after them (`use-vrf management`).
 _ADDRESS = r"[0-9A-Fa-f][0-9A-Fa-f:.]*"
 _NAME_SERVERS = re.compile(
-    rf"^(ip name-server(?: vrf \S+)?) ({_ADDRESS}(?: {_ADDRESS})+)$", re.MULTILINE)
+    rf"^(ip name-server(?: vrf \S+)?) ({_ADDRESS}(?: {_ADDRESS})+)( use-vrf \S+)?$",
+    re.MULTILINE)
 
 
 def _one_per_line(text: str) -> str:
     """``ip name-server a b`` as ``ip name-server a`` and ``ip name-server b``."""
     return _NAME_SERVERS.sub(
-        lambda m: "\n".join(f"{m.group(1)} {a}" for a in m.group(2).split()), text)
+        lambda m: "\n".join(f"{m.group(1)} {a}{m.group(3) or ''}" for a in m.group(2).split()),
+        text)
+
+
+def flatten_aaa_servers(text: str) -> str:
+    """IOS-XE's named TACACS+ servers as one line each, so they compare as servers.
+
+    ``tacacs server NAME`` with child ``address ipv4 X`` becomes ``tacacs server
+    NAME address ipv4 X``; each ``server-private X`` of ``aaa group server
+    tacacs+ G`` becomes ``aaa group server tacacs+ G server-private X`` (with ``vrf
+    V`` when the group forwards in a VRF). Keys are left out (secrets the device
+    keeps); the group's other lines are not judged by any control and are left out.
+    """
+    if "tacacs" not in text:
+        return text
+    lines = text.split("\n")
+    out: list[str] = []
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        j = i + 1
+        while j < n and lines[j][:1] in (" ", "\t"):
+            j += 1
+        children = [c.strip() for c in lines[i + 1:j]]
+        if line.startswith("tacacs server "):
+            address = next((c.split()[2] for c in children
+                            if c.startswith("address ipv") and len(c.split()) > 2), None)
+            out.append(f"{line.rstrip()} address ipv4 {address}" if address else line)
+        elif line.startswith("aaa group server tacacs+ "):
+            vrf = next((c.split()[-1] for c in children
+                        if c.startswith(("ip vrf forwarding ", "vrf forwarding "))), None)
+            out += [f"{line.rstrip()} server-private {c.split()[1]}" + (f" vrf {vrf}" if vrf else "")
+                    for c in children if c.startswith("server-private ") and len(c.split()) > 1]
+        else:
+            out.extend(lines[i:j])
+        i = j
+    return "\n".join(out)
 
 
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
@@ -178,6 +220,28 @@ def lines_by_control(spec: PlatformSpec, config: HConfig) -> dict[str, list[str]
     return out
 
 
+def same_servers(spec: PlatformSpec, missing: list[str], extra: list[str], has: list[str],
+                 wants: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Missing and extra lines without the servers that differ only in VRF or options.
+
+    A wanted server the device has in another form (``ntp server vrf MGMT X``,
+    ``X prefer``, ``tacacs server T`` / ``address ipv4 X``) is neither missing nor
+    extra: remediation never moves a server out of its VRF nor strips its
+    options. Returns (missing, extra, notes naming the local forms kept).
+    """
+    present = {i for i in (identity(spec, line) for line in has) if i}
+    wanted = {i for i in (identity(spec, line) for line in wants) if i}
+    still_missing = [m for m in missing if (identity(spec, m) or m) not in present]
+    still_extra, kept = [], []
+    for e in extra:
+        if identity(spec, e) in wanted:
+            kept.append(e.split("\n", 1)[0])
+        else:
+            still_extra.append(e)
+    notes = [f"kept in the device's form: {', '.join(kept)}"] if kept else []
+    return still_missing, still_extra, notes
+
+
 def expired_for(estate: Estate, host: str) -> dict[str, KeptException]:
     """Expired exceptions naming this host, by control: their lines are drift now."""
     return {k.record.control: k for k in estate.exceptions()
@@ -193,13 +257,18 @@ def check(spec: PlatformSpec, running_text: str, intended: Intended,
     try:
         missing = lines_by_control(spec, wanted.difference(running))
         extra = lines_by_control(spec, running.difference(wanted))
+        has = lines_by_control(spec, running)
+        wants = lines_by_control(spec, wanted)
     except Exception as exc:  # noqa: BLE001 - a comparison failure is one device's finding
         raise ConfigParseError(f"the config could not be compared as {spec.name}: "
                                f"{_reason(exc)}") from None
     out = []
     for control in CONTROLS:
         value = intended.control(control)
-        note = "; ".join(parsed.notes) if control == "net.banner.motd" else ""
+        missing[control], extra[control], local = same_servers(
+            spec, missing[control], extra[control], has[control], wants[control])
+        notes = [*(parsed.notes if control == "net.banner.motd" else ()), *local]
+        note = "; ".join(notes)
         k = (expired or {}).get(control)
         if k is not None:
             expired_note = (f"exception {k.record.id} expired on {k.record.expires}: "

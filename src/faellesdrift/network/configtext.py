@@ -112,15 +112,27 @@ def banner_lines(lines: list[str]) -> set[int]:
 BANNER_PLACEHOLDER = "faellesdrift-banner-"
 
 
+# How each platform prints a multi-line banner: the delimiter after `banner <kind>` and the
+# line that ends the text. IOS prints `^C`, NX-OS `#`, AOS-CX `!`; EOS ends with `EOF`.
+BANNER_STYLES: dict[str, tuple[str, str]] = {
+    "caret": ("^C", "^C"), "hash": ("#", "#"), "bang": ("!", "!"), "eof": ("", _EOS_END)}
+
+
+def banner_form(style: str, kind: str, body: list[str] | tuple[str, ...]) -> list[str]:
+    """A banner's lines in a platform's multi-line form (``style``: a BANNER_STYLES key)."""
+    opening, end = BANNER_STYLES[style]
+    return [f"banner {kind} {opening}".rstrip(), *body, end]
+
+
 def lift_banners(text: str, delimiter_style: str
                  ) -> tuple[str, dict[str, str], list[str]]:
     """The text with every banner replaced by a one-line placeholder.
 
     Returns the text, placeholder → banner in one canonical form, and notes on
-    banners that were cut off. ``delimiter_style`` "caret" gives the IOS form
-    (``banner motd ^C`` / text / ``^C``), "eof" the EOS form (``banner motd`` /
-    text / ``EOF``): a one-line banner and its multi-line form are then the
-    same. A parser never sees banner text, so a ``!`` or a delimiter inside it
+    banners that were cut off. ``delimiter_style`` (a BANNER_STYLES key) picks
+    the platform's form, e.g. "caret" the IOS form (``banner motd ^C`` / text /
+    ``^C``), "eof" the EOS form (``banner motd`` / text / ``EOF``): a one-line
+    banner and its multi-line form are then the same. A parser never sees banner text, so a ``!`` or a delimiter inside it
     cannot end it early. An unterminated banner (a truncated read) is left out
     and named in the notes: its text is unknown.
     """
@@ -143,11 +155,7 @@ def lift_banners(text: str, delimiter_style: str
         body = [line.rstrip() for line in b.body]
         while body and not body[-1]:
             body.pop()
-        if delimiter_style == "caret":
-            form = [f"banner {b.kind} ^C", *body, "^C"]
-        else:
-            form = [f"banner {b.kind}", *body, _EOS_END]
-        banner = "\n".join(form)
+        banner = "\n".join(banner_form(delimiter_style, b.kind, body))
         key = seen.setdefault(banner, f"{BANNER_PLACEHOLDER}{len(seen)}")
         lifted[key] = banner
         out.append(key)

@@ -2,7 +2,7 @@
 
 Credentials come from $FAELLESDRIFT_DEVICE_USER / $FAELLESDRIFT_DEVICE_PASSWORD
 (optional $FAELLESDRIFT_DEVICE_SECRET for enable), else from a JSON secrets file:
-$FAELLESDRIFT_DEVICE_CREDENTIALS, by default the lab's ``<state>/lab/credentials.json``.
+$FAELLESDRIFT_DEVICE_CREDENTIALS, by default the lab's (named by its access artefact).
 A secrets file inside the repository (outside its git-ignored state dir) is refused.
 
 Endpoints: with target ``estate`` a device is its management address, port 22;
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from faellesdrift.estate import Host
+from faellesdrift.lab_access import LabAccess, LabAccessError, read_lab_access
 from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.settings import NetworkSettings
 
@@ -49,11 +50,15 @@ def _inside(path: Path, parent: Path) -> bool:
         return False
 
 
-def credentials_path(settings: NetworkSettings) -> Path:
+def credentials_path(settings: NetworkSettings) -> Path | None:
+    """The secrets file: the one named by the environment or settings, else the lab's."""
     env = os.environ.get("FAELLESDRIFT_DEVICE_CREDENTIALS")
     if env:
         return Path(env).expanduser()
-    return settings.credentials_file or settings.lab_dir / "credentials.json"
+    if settings.credentials_file:
+        return settings.credentials_file
+    lab = _lab_access(settings)
+    return lab.device_credentials if lab is not None else None
 
 
 def load_credentials(settings: NetworkSettings) -> Credentials:
@@ -63,6 +68,11 @@ def load_credentials(settings: NetworkSettings) -> Credentials:
         return Credentials(user, password, os.environ.get("FAELLESDRIFT_DEVICE_SECRET", ""),
                            "FAELLESDRIFT_DEVICE_USER/PASSWORD")
     path = credentials_path(settings)
+    if path is None:
+        raise NetworkError(
+            "no device credentials: set FAELLESDRIFT_DEVICE_USER and FAELLESDRIFT_DEVICE_PASSWORD,"
+            " or FAELLESDRIFT_DEVICE_CREDENTIALS=<file>, or bring the lab up (`faellesdrift lab "
+            "up` keeps its devices' login in its state dir)")
     if _inside(path, settings.root) and not _inside(path, settings.state_dir):
         raise NetworkError(
             f"{path}: a secrets file inside the repository is refused — move it outside "
@@ -70,8 +80,7 @@ def load_credentials(settings: NetworkSettings) -> Credentials:
     if not path.is_file():
         raise NetworkError(
             f"no device credentials: set FAELLESDRIFT_DEVICE_USER and FAELLESDRIFT_DEVICE_PASSWORD,"
-            f" or FAELLESDRIFT_DEVICE_CREDENTIALS=<file>; the default {path} is written by "
-            "`faellesdrift lab up`")
+            f" or FAELLESDRIFT_DEVICE_CREDENTIALS=<file>; {path} does not exist")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -103,74 +112,34 @@ def _parse_credentials(data: Any, source: str) -> Credentials:
 
 
 def resolve_target(settings: NetworkSettings) -> str:
-    """auto → lab when a lab with devices is up in this state dir, else estate."""
+    """auto → lab when the lab serves devices in this state dir, else estate."""
     if settings.target != "auto":
         return settings.target
-    return "lab" if _from_lab_api(settings) else "estate"
+    lab = _lab_access(settings)
+    return "lab" if lab is not None and lab.devices else "estate"
 
 
 def endpoints(settings: NetworkSettings, hosts: tuple[Host, ...]) -> tuple[str, dict[str, Endpoint]]:
     target = resolve_target(settings)
     if target == "estate":
         return target, {h.name: Endpoint(str(h.spec.address), 22) for h in hosts}
-    lab = lab_endpoints(settings, required=True)
-    missing = [h.name for h in hosts if h.name not in lab]
-    out = {h.name: lab[h.name] for h in hosts if h.name in lab}
-    for name in missing:  # not served by the lab: recorded as unreachable by the runner
-        out[name] = Endpoint("", 0)
-    return target, out
+    served = lab_endpoints(settings)
+    # a device the lab does not serve gets no endpoint: the runner records it as unreachable
+    return target, {h.name: served.get(h.name, Endpoint("", 0)) for h in hosts}
 
 
-def lab_endpoints(settings: NetworkSettings, *, required: bool) -> dict[str, Endpoint]:
-    """Device name → loopback endpoint, from the lab's API (or its state file)."""
-    found = _from_lab_api(settings)
-    if not found:  # the emulator's own device list (a lab whose status API is unavailable)
-        found = _from_lab_devices(settings.lab_dir / "devices.json")
-    if not found:
-        found = _from_lab_state(settings.lab_dir / "state.json")
-    if not found and required:
+def lab_endpoints(settings: NetworkSettings) -> dict[str, Endpoint]:
+    """Device name → the loopback endpoint the lab serves it on (the lab's access artefact)."""
+    lab = _lab_access(settings)
+    if lab is None or not lab.devices:
         raise NetworkError(
             f"target lab: no emulated devices in {settings.lab_dir} — run `faellesdrift lab up`"
             " first, or use --target estate")
-    return found or {}
+    return {name: Endpoint(e.host, e.port) for name, e in lab.devices.items()}
 
 
-def _from_lab_api(settings: NetworkSettings) -> dict[str, Endpoint] | None:
+def _lab_access(settings: NetworkSettings) -> LabAccess | None:
     try:
-        from faellesdrift import lab
-    except ImportError:
-        return None
-    reader = getattr(lab, "device_endpoints", None)
-    if reader is None:
-        return None
-    try:
-        raw = reader(settings.state_dir)
-    except Exception:  # noqa: BLE001 - a broken lab reads as "no lab"; the state file decides
-        return None
-    return {name: Endpoint(str(ep[0]), int(ep[1])) if isinstance(ep, (tuple, list))
-            else Endpoint(str(ep.host), int(ep.port)) for name, ep in raw.items()}
-
-
-def _from_lab_devices(path: Path) -> dict[str, Endpoint]:
-    """The emulator's device list (no secrets): {"devices": [{name, port, ...}]}."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    out = {}
-    for entry in data.get("devices") or []:
-        if isinstance(entry, dict) and entry.get("name") and entry.get("port"):
-            out[entry["name"]] = Endpoint(str(entry.get("host") or "127.0.0.1"), int(entry["port"]))
-    return out
-
-
-def _from_lab_state(path: Path) -> dict[str, Endpoint]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    out = {}
-    for name, entry in (data.get("devices") or {}).items():
-        if isinstance(entry, dict) and entry.get("port"):
-            out[name] = Endpoint(str(entry.get("host") or "127.0.0.1"), int(entry["port"]))
-    return out
+        return read_lab_access(settings.state_dir)
+    except LabAccessError as exc:
+        raise NetworkError(str(exc)) from None

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from faellesdrift.device_config import ControlValueError
 from faellesdrift.errors import FaellesdriftError
+
+__all__ = ("ControlValueError", "NetworkError")
 
 
 class NetworkError(FaellesdriftError):
     """A network run cannot start: credentials, lab endpoints, templates, settings."""
-
-
-class ControlValueError(NetworkError):
-    """A control's effective value cannot be rendered safely for a device."""

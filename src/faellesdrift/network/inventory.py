@@ -45,6 +45,8 @@ ANSIBLE_NETWORK_OS = {
     "arista_eos": "arista.eos.eos",
     "juniper_junos": "junipernetworks.junos.junos",
     "cisco_nxos": "cisco.nxos.nxos",
+    "aruba_aoscx": "arubanetworks.aoscx.aoscx",
+    "fortinet": "fortinet.fortios.fortios",
 }
 
 def group_names(host: EstateHost) -> list[str]:

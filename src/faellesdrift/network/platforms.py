@@ -1,7 +1,10 @@
 """What differs per platform, as data: one entry per netmiko device type.
 
-Adding a platform means one entry here and one template folder under
-``templates/network/<platform>/``; every other module asks this table.
+Adding a platform means one entry here, one template folder under
+``templates/network/<platform>/`` (the core renderer, faellesdrift.device_config),
+its name in the model's ``Platform`` (so ``validate`` accepts it), its secret
+rules (secret_rules.py) and a lab dialect; every other module of the adapter
+asks this table. ``tests/network/test_platforms.py`` checks the lists agree.
 """
 
 from __future__ import annotations
@@ -11,17 +14,10 @@ from dataclasses import dataclass, field
 
 from hier_config import Platform as HPlatform
 
+from faellesdrift.device_config import CONTROLS
 from faellesdrift.network.errors import NetworkError
 
-# The network controls of the catalog this adapter renders and checks.
-CONTROLS: tuple[str, ...] = (
-    "net.ntp.servers",
-    "net.syslog.siem",
-    "net.snmp.communities",
-    "net.aaa.tacacs",
-    "net.dns.servers",
-    "net.banner.motd",
-)
+__all__ = ("CONTROLS", "PLATFORMS", "PlatformSpec", "negation", "platform_spec", "push_lines")
 
 
 @dataclass(frozen=True)
@@ -31,7 +27,10 @@ class PlatformSpec:
     read_command: str  # prints the running config in the form the templates render
     scopes: dict[str, tuple[str, ...]]  # control id -> line prefixes it owns (top level)
     commit: bool = False  # candidate config: commit after pushing
-    banner_push: str = "multiline"  # "caret": IOS one-line `banner motd ^text^`
+    save: bool = True  # the running config is saved to startup after a verified push
+    paths: bool = False  # FortiOS: nested blocks compared as path lines (fortios.py)
+    banner: str = "eof"  # how the device prints a banner (configtext.BANNER_STYLES)
+    banner_oneline: bool = False  # pushed as `banner motd <d>text<d>` (IOS ^, NX-OS #)
     # Options a control does not judge, dropped from running lines before comparing:
     # a TACACS+ server's inline key is a secret the device keeps, not drift.
     normalise: tuple[tuple[str, str], ...] = ()
@@ -63,16 +62,48 @@ _IOS_LIKE = {
     "net.banner.motd": ("banner motd",),
 }
 
-_IOS_NORMALISE = ((r"^(tacacs-server host \S+) .*$", r"\1"),)
+# A TACACS+ server's inline key is a secret the device keeps, not drift; its VRF stays.
+_IOS_NORMALISE = ((r"^(tacacs-server host \S+(?: vrf \S+)?) .*$", r"\1"),)
 
 PLATFORMS: dict[str, PlatformSpec] = {
     "cisco_ios": PlatformSpec(
         name="cisco_ios", hier=HPlatform.CISCO_IOS, read_command="show running-config",
-        scopes=_IOS_LIKE, banner_push="caret", normalise=_IOS_NORMALISE,
+        # IOS-XE also names servers: `tacacs server NAME` blocks and `server-private`
+        # lines of `aaa group server tacacs+` (compliance.flatten_aaa_servers)
+        scopes={**_IOS_LIKE, "net.aaa.tacacs": ("tacacs-server host ", "tacacs server ",
+                                                "aaa group server tacacs+ ")},
+        banner="caret", banner_oneline=True, normalise=_IOS_NORMALISE,
+    ),
+    "cisco_nxos": PlatformSpec(
+        name="cisco_nxos", hier=HPlatform.CISCO_NXOS, read_command="show running-config",
+        scopes={**_IOS_LIKE, "net.syslog.siem": ("logging server ",)},
+        banner="hash", banner_oneline=True, normalise=_IOS_NORMALISE,
+    ),
+    "aruba_aoscx": PlatformSpec(
+        name="aruba_aoscx", hier=HPlatform.ARUBA_AOSCX, read_command="show running-config",
+        scopes={**_IOS_LIKE,
+                # `logging <address>`: every other `logging …` line is local configuration
+                "net.syslog.siem": tuple(f"logging {d}" for d in "0123456789"),
+                "net.dns.servers": ("ip dns server-address ",)},
+        banner="bang", normalise=_IOS_NORMALISE,
     ),
     "arista_eos": PlatformSpec(
         name="arista_eos", hier=HPlatform.ARISTA_EOS, read_command="show running-config",
         scopes=_IOS_LIKE, normalise=_IOS_NORMALISE,
+    ),
+    "fortinet": PlatformSpec(
+        name="fortinet", hier=HPlatform.GENERIC, read_command="show",
+        scopes={  # path lines (fortios.py) under these top-level sections
+            "net.ntp.servers": ("config system ntp / ",),
+            "net.syslog.siem": ("config log syslogd setting / ",),
+            "net.snmp.communities": ("config system snmp community / ",),
+            "net.aaa.tacacs": ("config user tacacs+ / ",),
+            "net.dns.servers": ("config system dns / ",),
+            "net.banner.motd": ('config system replacemsg admin "pre_admin-disclaimer-text" / ',),
+        },
+        save=False,  # FortiOS saves every change itself
+        paths=True,
+        normalise=((r"^config user tacacs\+ / edit [^/]+ / set key .*$", ""),),
     ),
     "juniper_junos": PlatformSpec(
         name="juniper_junos", hier=HPlatform.JUNIPER_JUNOS,
@@ -105,25 +136,64 @@ def platform_spec(name: str) -> PlatformSpec:
 def push_lines(spec: PlatformSpec, line: str) -> list[str]:
     """How one (possibly multi-line) config statement is typed at the device CLI.
 
-    hier_config keeps a banner as one child with embedded newlines; IOS takes
-    it as one line with a delimiter, EOS as its lines ending in EOF.
+    hier_config keeps a banner as one child with embedded newlines; IOS and
+    NX-OS take it as one line with a delimiter, EOS and AOS-CX as its lines
+    ending in the end marker.
     """
     if "\n" not in line:
         return [line]
     parts = line.split("\n")
-    if spec.banner_push == "caret" and parts[0].startswith("banner "):
+    if spec.banner_oneline and parts[0].startswith("banner "):
         head = parts[0].split()[:2]  # "banner motd"
-        return [f"{' '.join(head)} ^{chr(10).join(parts[1:-1])}^"]
+        delim = "#" if spec.banner == "hash" else "^"
+        return [f"{' '.join(head)} {delim}{chr(10).join(parts[1:-1])}{delim}"]
     return parts
 
 
-def negation(spec: PlatformSpec, line: str) -> str:
-    """The command that removes one config statement.
+_ADDRESS = re.compile(r"^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f]*:[0-9A-Fa-f:.]+)$")
+_SKIP_WITH_VALUE = ("vrf", "use-vrf", "routing-instance")
 
-    Junos deletes the named node (``delete system syslog host 192.0.2.9``), not the
-    statement's options; a banner is removed by its first line's keywords.
+
+def identity(spec: PlatformSpec, line: str) -> str | None:
+    """The server address a control line configures, or None (not an address object).
+
+    ``ntp server vrf MGMT 10.0.0.1 prefer``, ``ntp server 10.0.0.1 use-vrf
+    management`` and ``tacacs server T address ipv4 10.0.0.1`` all configure
+    10.0.0.1: the VRF and options are how the device reaches it, which the
+    control does not judge. Objects named otherwise (SNMP communities, banners)
+    have no identity and compare line by line.
     """
     first = line.split("\n", 1)[0]
+    control = spec.owner(first)
+    if control is None:
+        return None
+    prefix = next(p for p in spec.scopes[control] if first.startswith(p))
+    words = first[len(prefix):].replace('"', " ").split()
+    i = 0
+    while i < len(words):
+        if words[i] in _SKIP_WITH_VALUE:
+            i += 2
+            continue
+        if _ADDRESS.match(words[i]):
+            return f"{control} {words[i]}"
+        i += 1
+    return None
+
+
+def negation(spec: PlatformSpec, line: str) -> str:
+    """The command(s) that remove one config statement (one per line).
+
+    Junos deletes the named node (``delete system syslog host 192.0.2.9``), not the
+    statement's options; a banner is removed by its first line's keywords; an
+    IOS-XE named TACACS+ server by its name, a group's private server inside
+    its group.
+    """
+    first = line.split("\n", 1)[0]
+    if first.startswith("tacacs server "):
+        return "no " + " ".join(first.split()[:3])
+    if first.startswith("aaa group server tacacs+ ") and " server-private " in first:
+        group, _, rest = first.partition(" server-private ")
+        return f"{group}\n no server-private {rest.split()[0]}\n exit"
     if spec.name == "juniper_junos":
         for prefix in (p for p in spec.scopes.get(spec.owner(first) or "", ())
                        if first.startswith(p)):

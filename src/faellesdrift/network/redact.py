@@ -26,6 +26,8 @@ from pathlib import Path
 from faellesdrift.network.configtext import banner_lines, unix_lines
 from faellesdrift.network.secret_rules import (
     LINE_RULES,
+    MULTILINE_FAMILY,
+    MULTILINE_SECRET,
     SECRET_DATA_FAMILY,
     TRIGGER,
     URL_CREDENTIALS,
@@ -78,9 +80,32 @@ def load_key(path: Path) -> bytes:
 
 
 def _is_junos_line(line: str) -> bool:
+    """Junos prints set form unindented and brace form ending in ``;``/``{``/``}``; an
+    indented ``set`` without those is FortiOS."""
     s = line.strip()
-    return (s.startswith(("set ", "delete ", "deactivate ")) or s.endswith((";", "{", "}"))
-            or "## SECRET-DATA" in s)
+    return ((s.startswith(("set ", "delete ", "deactivate ")) and line[:1] not in (" ", "\t"))
+            or s.endswith((";", "{", "}")) or "## SECRET-DATA" in s)
+
+
+def _multiline_spans(lines: list[str]) -> dict[int, list[Span]]:
+    """FortiOS values over several lines (``set private-key "…``): the lines inside.
+
+    PEM armour lines (``-----BEGIN …``/``-----END …``) are not secret and stay.
+    """
+    out: dict[int, list[Span]] = {}
+    starts = [i for i, line in enumerate(lines) if "private-key" in line
+              and MULTILINE_SECRET.match(line)]
+    for start in starts:
+        for j in range(start + 1, len(lines)):
+            line = lines[j].removesuffix("\r")
+            close = line.find('"')
+            body = line if close < 0 else line[:close]
+            if body.strip() and not body.lstrip().startswith("-----"):
+                lead = len(body) - len(body.lstrip())
+                out.setdefault(j, []).append((lead, len(body.rstrip()), MULTILINE_FAMILY))
+            if close >= 0:
+                break
+    return out
 
 
 def _ios_spans(line: str, top: Callable[[], str], platform: str | None) -> list[Span]:
@@ -172,7 +197,8 @@ def line_spans(lines: list[str], platform: str | None = None,
     search = TRIGGER.search
     candidates = [i for i, line in enumerate(lines)
                   if line and (search(line) or (braces and ("{" in line or "}" in line)))]
-    if not candidates:
+    multi = _multiline_spans(lines) if platform in (None, "fortinet") else {}
+    if not candidates and not multi:
         return
     skip = banner if banner is not None else (set() if junos_only else banner_lines(lines))
     junos = _JunosPath()
@@ -190,8 +216,10 @@ def line_spans(lines: list[str], platform: str | None = None,
         if "://" in line:
             spans += [(m.start("s"), m.end("s"), URL_FAMILY)
                       for m in URL_CREDENTIALS.finditer(line)]
+        spans += multi.pop(i, [])
         if spans:
             yield i, spans
+    yield from sorted(multi.items())
 
 
 def _apply(line: str, spans: list[Span], key: bytes | None) -> str:

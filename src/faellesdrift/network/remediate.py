@@ -10,6 +10,12 @@ would remove a line an active exception keeps is refused for that device.
 An expired exception no longer applies, so its lines are drift like any other.
 Additions go before removals (a new NTP or TACACS server is in place before
 the old one goes). Every push is appended to the audit log, with its result.
+
+The plan is our own, on objects, not hier_config's ``WorkflowRemediation``:
+that negates by text, so a server kept in its VRF (``ntp server vrf MGMT X``
+against an intended ``ntp server X``) would be removed and re-added outside
+it, and its FortiOS driver neither deletes an extra table entry nor closes
+``edit`` blocks. hier_config parses and compares (its drivers, ``difference``).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from nornir.core.task import Task
 
 from faellesdrift import audit
 from faellesdrift.estate import Estate, Host
+from faellesdrift.network import fortios
 from faellesdrift.network.compliance import (
     check,
     check_host,
@@ -87,6 +94,16 @@ def plan(spec: PlatformSpec, controls: tuple[ControlResult, ...],
     the server). Each object is removed once.
     """
     kept = kept or {}
+    for c in controls:
+        for line in c.extra:
+            keeper = kept.get(c.control, {}).get(line)
+            if keeper:
+                raise KeptLineRefused(
+                    f"plan would remove {redact(line)!r}, kept by exception {keeper}")
+    if spec.paths:
+        return fortios.cli(fortios.plan([line for c in controls for line in c.missing],
+                                        [line for c in controls for line in c.extra],
+                                        list(wanted)))
     keep_objects = {object_key(spec, line) for line in wanted}
     keep_objects |= {object_key(spec, line) for lines in kept.values() for line in lines}
     adds: list[str] = []
@@ -99,19 +116,15 @@ def plan(spec: PlatformSpec, controls: tuple[ControlResult, ...],
             keep_objects.add(object_key(spec, line))
     for c in controls:
         for line in c.extra:
-            keeper = kept.get(c.control, {}).get(line)
-            if keeper:
-                raise KeptLineRefused(
-                    f"plan would remove {redact(line)!r}, kept by exception {keeper}")
             if c.control == "net.banner.motd" and c.missing:
                 continue  # a new banner replaces the old one
             if object_key(spec, line) in keep_objects:
                 if spec.name == "juniper_junos":
                     removes.append("delete " + line.removeprefix("set "))  # the option only
                 continue
-            removal = negation(spec, line)
-            if removal not in removes:
-                removes.append(removal)
+            removal = negation(spec, line).split("\n")
+            if removal[0] not in removes or len(removal) > 1:
+                removes.extend(removal)
     return adds + removes
 
 
@@ -151,7 +164,9 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
         return result.with_status(Status.FAILED, reason)
     if not lines:
         return result.with_status(Status.OK, "compliant: nothing to push")
-    shown = tuple(redact_lines(lines))
+    # redacted as one text: a FortiOS secret is known by the block it is in
+    shown = tuple(redact("\n".join(lines), spec.name).split("\n")) if spec.paths \
+        else tuple(redact_lines(lines))
     if not apply:
         return HostResult(host.name, host.tenant, spec.name, Status.OK,
                           f"dry run: {len(lines)} line(s) would be pushed", result.controls,
@@ -175,7 +190,7 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
     controls = check(spec, after, intended, expired_for(estate, host.name))
     verified = all(c.compliant for c in controls)
     left = sum(len(c.missing) + len(c.extra) for c in controls)
-    if verified and settings.save and not spec.commit:
+    if verified and settings.save and spec.save and not spec.commit:
         conn.save_config()
     reason = (f"remediated: {len(lines)} line(s) pushed, re-check compliant" if verified else
               f"pushed {len(lines)} line(s) but the re-check still finds {left} line(s) differing")

@@ -30,11 +30,11 @@ from nornir.plugins.runners import ThreadedRunner
 from nornir_netmiko.connections import Netmiko
 
 from faellesdrift import clock
+from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate
 from faellesdrift.estate import Host as EstateHost
 from faellesdrift.network.configtext import decode_config
 from faellesdrift.network.connect import endpoints, load_credentials
-from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.inventory import nornir_inventory
 from faellesdrift.network.platforms import PlatformSpec, platform_spec
@@ -86,7 +86,7 @@ def classify(exc: BaseException) -> tuple[Status, str]:
     if isinstance(exc, (EOFError, ConnectionResetError, BrokenPipeError, OSError,
                         paramiko.SSHException)):
         return Status.FAILED, f"session lost: {type(exc).__name__} {msg[:120]}".rstrip()
-    if isinstance(exc, NetworkError):
+    if isinstance(exc, FaellesdriftError):  # ours: the message is the reason
         return Status.FAILED, msg
     return Status.FAILED, f"{type(exc).__name__}: {msg[:200]}"
 

@@ -1,7 +1,8 @@
 """Where secrets sit in device configs, per platform family, as data.
 
 Written from the vendors' command references (Cisco IOS/IOS-XE incl. the 9800
-wireless controller, NX-OS, Arista EOS, Juniper Junos). Each rule names its
+wireless controller, NX-OS, Arista EOS, Aruba AOS-CX, Juniper Junos, Fortinet
+FortiOS). Each rule names its
 command family and marks only the secret token(s), in named groups ``s``,
 ``s2``…: keywords, encryption types (``7``, ``8a``, ``sha512``) and options stay
 as they are, so a redacted config keeps its lines and its tree.
@@ -18,12 +19,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-IOS_LIKE = frozenset({"cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos"})
+IOS_LIKE = frozenset({"cisco_ios", "cisco_xe", "cisco_nxos", "arista_eos", "aruba_aoscx"})
+AOSCX = frozenset({"aruba_aoscx"})
+FORTIOS = frozenset({"fortinet"})
 
 # A secret token: a quoted string (its inside is the secret) or one word.
 _T = r'(?:"[^"]*"|[^ \t"]\S*)'
 # An encryption-type word that precedes the secret: 0 5 6 7 8 9, EOS 8a, sha512 …
 _TYPE = r"(?:[ \t]+(?:[0-9]|8a|sha512|sha256))"
+# A FortiOS statement, indented in its block or after its path (`config … / edit … / `).
+_FOS = r"^[ \t]*(?:(?:config|edit)[ \t][^/\n]*/[ \t])*"
+# How AOS-CX marks a secret's form: `ciphertext AQBapX…` or `plaintext …`.
+_CX = r"(?:[ \t]+(?:ciphertext|plaintext))"
 
 
 @dataclass(frozen=True)
@@ -60,7 +67,8 @@ LINE_RULES: tuple[LineRule, ...] = (
              rf"^[ \t]*snmp[ \t]+mib[ \t]+community-map[ \t]+(?P<s>{_T})"),
     LineRule("snmp-host-community", "snmp-server",
              rf"^[ \t]*snmp-server[ \t]+host[ \t]+\S+(?:[ \t]+vrf[ \t]+\S+)?"
-             rf"(?:[ \t]+(?:informs|traps))?(?:[ \t]+version[ \t]+(?:1|2c))?"
+             rf"(?:[ \t]+(?:informs|traps|inform|trap))?(?:[ \t]+version[ \t]+(?:1|2c|v1|v2c))?"
+             rf"(?:[ \t]+community)?"
              rf"[ \t]+(?!(?:use-vrf|source-interface|filter-vrf|version|vrf|informs|traps)\b)"
              rf"(?P<s>{_T})"),
     LineRule("snmp-user-auth-priv", "auth",
@@ -69,7 +77,22 @@ LINE_RULES: tuple[LineRule, ...] = (
              rf"(?:[ \t]+\d{{3}})?[ \t]+(?P<s2>{_T}))?"),
     LineRule("aaa-server-key", "key",
              rf"^[ \t]*(?:tacacs-server|radius-server|server-private|server|client|address)\b"
-             rf".*?[ \t](?:key|server-key)(?:[ \t]+(?:[0-9]|8a))?[ \t]+(?P<s>{_T})"),
+             rf".*?[ \t](?:key|server-key)(?:[ \t]+(?:[0-9]|8a|ciphertext|plaintext))?"
+             rf"[ \t]+(?P<s>{_T})"),
+    LineRule("fortios-secret", "set",
+             rf"{_FOS}set[ \t]+(?:password|passwd|psksecret|secret|key|auth-pwd|priv-pwd"
+             rf"|passphrase|sso-password|ldap-password|psk|private-key)[ \t]+(?:ENC[ \t]+)?"
+             rf"(?P<s>{_T})", platforms=FORTIOS),
+    LineRule("fortios-snmp-community", "name",
+             rf"{_FOS}set[ \t]+name[ \t]+(?P<s>{_T})",
+             parent=r"^config[ \t]+system[ \t]+snmp[ \t]+community\b", platforms=FORTIOS),
+    LineRule("aoscx-user-password", "password",
+             rf"^[ \t]*user[ \t]+\S+(?:[ \t]+group[ \t]+\S+)?[ \t]+password{_CX}?"
+             rf"[ \t]+(?P<s>{_T})", platforms=AOSCX),
+    LineRule("aoscx-snmpv3-user", "auth-pass",
+             rf"^[ \t]*snmpv3[ \t]+user[ \t]+\S+[ \t]+auth[ \t]+\S+[ \t]+auth-pass{_CX}?"
+             rf"[ \t]+(?P<s>{_T})(?:[ \t]+priv[ \t]+\S+[ \t]+priv-pass{_CX}?[ \t]+(?P<s2>{_T}))?",
+             platforms=AOSCX),
     LineRule("aaa-server-block-key", "key",
              rf"^[ \t]+(?:pac[ \t]+)?(?:key|server-key)(?:[ \t]+(?:[0-9]|8a))?[ \t]+(?P<s>{_T})",
              parent=r"^(?:tacacs[ \t]+server|radius[ \t]+server|aaa[ \t]+server"
@@ -84,13 +107,14 @@ LINE_RULES: tuple[LineRule, ...] = (
              rf"^[ \t]+password(?:[ \t]+[0-9])?[ \t]+(?P<s>{_T})[ \t]*$"),
     LineRule("ntp-authentication-key", "ntp",
              rf"^[ \t]*ntp[ \t]+authentication-key[ \t]+\d+[ \t]+(?:md5|sha1|sha256|hmac-sha1"
-             rf"|hmac-sha2-256|cmac-aes-128)(?:[ \t]+(?:[0-9]|8a)(?=[ \t]))?[ \t]+(?P<s>{_T})"),
+             rf"|hmac-sha2-256|cmac-aes-128)(?:[ \t]+(?:[0-9]|8a|ciphertext|plaintext)(?=[ \t]))?"
+             rf"[ \t]+(?P<s>{_T})"),
     LineRule("ospf-authentication-key", "authentication-key",
              rf"^[ \t]*(?!ntp[ \t])(?:\S+[ \t]+)*?authentication-key(?:[ \t]+[0-9](?=[ \t]))?"
              rf"[ \t]+(?P<s>{_T})"),
     LineRule("ospf-message-digest-key", "message-digest-key",
              rf"^[ \t]*(?:\S+[ \t]+)*?message-digest-key[ \t]+\d+[ \t]+(?:md5|sha1|sha256|sha384"
-             rf"|sha512)(?:[ \t]+[0-9](?=[ \t]))?[ \t]+(?P<s>{_T})"),
+             rf"|sha512)(?:[ \t]+(?:[0-9]|ciphertext|plaintext)(?=[ \t]))?[ \t]+(?P<s>{_T})"),
     LineRule("ospfv3-ipsec-key", "ipsec",
              rf"^[ \t]*(?:ipv6[ \t]+ospf|ospfv3)[ \t]+(?:\d+[ \t]+)?(?:authentication|encryption)"
              rf"[ \t]+ipsec[ \t]+spi[ \t]+\d+[ \t]+(?:md5|sha1|esp[ \t]+\S+(?:[ \t]+\d+)?)"
@@ -184,10 +208,14 @@ URL_FAMILY = "url-credentials"
 
 # Only lines holding one of these words can hold a secret: the rest are skipped cheaply.
 TRIGGER = re.compile(
-    r"key|secret|pass|community|auth|psk|snmp|://|ascii-text|hexadecimal|value")
+    r"key|secret|pass|community|auth|psk|pwd|snmp|://|ascii-text|hexadecimal|value|set name")
+
+# A FortiOS value that spans lines (a PEM private key): its lines up to the closing quote.
+MULTILINE_SECRET = re.compile(r'^[ \t]*set[ \t]+private-key[ \t]+"[^"]*$')
+MULTILINE_FAMILY = "fortios-private-key"
 
 
 def families() -> tuple[str, ...]:
     """Every family the catalogue knows, in order."""
     return (*(r.family for r in LINE_RULES), *(r.family for r in WORD_RULES), SECRET_DATA_FAMILY,
-            URL_FAMILY)
+            URL_FAMILY, MULTILINE_FAMILY)

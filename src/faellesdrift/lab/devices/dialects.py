@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 
-from faellesdrift.lab.devices import ios, junos
+from faellesdrift.lab.devices import fortios, ios, junos
 from faellesdrift.lab.devices.store import DeviceStore
 
 STOP = object()
@@ -47,14 +47,19 @@ def pipe(text: str, modifier: str) -> str:
     return "\n".join(out)
 
 
+# Platforms whose admin session starts in privileged mode (no `enable`).
+PRIVILEGED_LOGIN = ("cisco_nxos", "aruba_aoscx")
+
+
 class IosDialect:
-    """cisco_ios and arista_eos: user > enable # configure terminal (config)#."""
+    """cisco_ios, arista_eos, cisco_nxos, aruba_aoscx: user > enable # configure terminal."""
 
     def __init__(self, store: DeviceStore) -> None:
         self.store = store
+        self.platform = store.platform
         self.eos = store.platform == "arista_eos"
-        self.indent = "   " if self.eos else " "
-        self.mode = "user"
+        self.style = ios.STYLES[store.platform]
+        self.mode = "enable" if store.platform in PRIVILEGED_LOGIN else "user"
         self.context: str | None = None
         self.banner: tuple[str, str, list[str]] | None = None  # kind, end marker, lines so far
 
@@ -98,16 +103,21 @@ class IosDialect:
         if self.mode == "user":
             return self.invalid() if command.startswith(("show run", "show start", "conf",
                                                           "write", "copy")) else None
-        if command in ("configure terminal", "conf t", "configure", "config t"):
+        if command in ("configure terminal", "configure term", "conf t", "configure",
+                       "config t"):
             self.mode, self.context = "config", None
             return "" if self.eos else ("Enter configuration commands, one per line.  "
                                         "End with CNTL/Z.")
         if command in ("show running-config", "show startup-config"):
+            time.sleep(self.store.delay)
             text = self.running_config()
             return pipe(text, modifier) if modifier else text
         if command in ("write memory", "write mem", "wr", "write",
                        "copy running-config startup-config"):
-            return "Copy completed successfully." if self.eos else "Building configuration...\n[OK]"
+            return {"arista_eos": "Copy completed successfully.",
+                    "cisco_nxos": "[########################################] 100%\nCopy complete.",
+                    "aruba_aoscx": "Copying configuration: [Success]",
+                    }.get(self.platform, "Building configuration...\n[OK]")
         return None
 
     def _banner_start(self, line: str) -> Reply:
@@ -137,7 +147,7 @@ class IosDialect:
             text.append(line[:line.index(delim)])
         self.banner = None
         with self.store.lock:
-            cfg = ios.IosConfig(self.store.lines, self.eos)
+            cfg = ios.IosConfig(self.store.lines, self.style)
             cfg.set_banner(kind, text)
             self.store.replace(cfg.lines())
         return ""
@@ -164,7 +174,7 @@ class IosDialect:
         if line in ("", "!") or line.startswith("!"):
             return ""
         with self.store.lock:
-            cfg = ios.IosConfig(self.store.lines, self.eos)
+            cfg = ios.IosConfig(self.store.lines, self.style)
             negated = line.startswith("no ")
             if ios.is_parent(line):
                 cfg.apply(None, line)
@@ -182,10 +192,10 @@ class IosDialect:
 
     def running_config(self) -> str:
         with self.store.lock:
-            blocks = ios.parse(self.store.lines, self.eos)
+            blocks = ios.parse(self.store.lines, self.style)
         body: list[str] = []
         for b in blocks:
-            body.extend(ios.dump([b], self.indent, self.eos))
+            body.extend(ios.dump([b], self.style))
             if b.children:
                 body.append("!")
         if self.eos:
@@ -193,6 +203,16 @@ class IosDialect:
             head = ["! Command: show running-config", device, "!",
                     "! boot system flash:/vEOS-lab.swi", "!"]
             return "\n".join(head + body + ["!", "end"])
+        if self.platform == "cisco_nxos":
+            when = time.strftime("%a %b %d %H:%M:%S %Y")
+            head = ["", "!Command: show running-config",
+                    f"!Running configuration last done at: {when}", f"!Time: {when}", "",
+                    "version 9.3(8) Bios:version 05.45"]
+            return "\n".join(head + body)
+        if self.platform == "aruba_aoscx":
+            head = ["Current configuration:", "!", "!Version ArubaOS-CX FL.10.10.1040",
+                    "!export-password: default"]
+            return "\n".join(head + body)
         text = "\n".join(body)
         head = ["Building configuration...", "", f"Current configuration : {len(text)} bytes",
                 "!", time.strftime("! Last configuration change at %H:%M:%S UTC %a %b %d %Y"),
@@ -247,6 +267,7 @@ class JunosDialect:
         if line in canned:
             return canned[line]
         if line.startswith("show configuration"):
+            time.sleep(self.store.delay)
             return self._show(self.active(), line[len("show configuration"):])
         return None
 
@@ -325,9 +346,101 @@ class JunosDialect:
         return "\n".join(out)
 
 
-def for_store(store: DeviceStore) -> IosDialect | JunosDialect:
+class FortiDialect:
+    """fortinet: one prompt level (`name # `), `config`/`edit` blocks applied as typed."""
+
+    STATUS = ("Version: FortiGate-VM64 v7.2.5,build1517,230606 (GA.F)",
+              "Virtual domain configuration: disable", "Current HA mode: standalone",
+              "Operation Mode: NAT")
+
+    def __init__(self, store: DeviceStore) -> None:
+        self.store = store
+        self.path: list[tuple[str, str]] = []
+
+    def prompt(self) -> str:
+        if not self.path:
+            return f"{self.store.name} # "
+        kind, name = self.path[-1]
+        label = name.split()[-1] if kind == "config" else name.strip('"')
+        return f"{self.store.name} ({label}) # "
+
+    def allows(self, level: str) -> bool:
+        return not self.path
+
+    def handle(self, line: str, raw: str) -> Reply:
+        command, _, modifier = line.partition("|")
+        command = command.strip()
+        if command in ("exit", "quit", "logout") and not self.path:
+            return STOP
+        if command.startswith("get system status"):
+            text = "\n".join(self.STATUS)
+        elif command == "get system console":
+            text = "output              : standard"
+        elif command in ("show", "show full-configuration") or command.startswith("show "):
+            time.sleep(self.store.delay)
+            text = self._show(command.removeprefix("show").strip())
+        else:
+            return self._config(command)
+        return _grep(text, modifier) if modifier else text
+
+    def _show(self, what: str) -> str:
+        with self.store.lock:
+            root = fortios.parse(self.store.lines)
+        if what in ("", "full-configuration"):
+            head = ["#config-version=FGVM64-7.2.5-FW-build1517-230606:opmode=0:vdom=0:user="
+                    + self.store.username, "#conf_file_ver=1", "#buildno=1517",
+                    "#global_vdom=1"]
+            return "\n".join(head + fortios.dump(root))
+        return "\n".join(fortios.section(root, what))
+
+    def _config(self, line: str) -> Reply:
+        verb, _, rest = line.partition(" ")
+        if verb == "config" and rest:
+            self.path.append(("config", rest))
+            self._edit(lambda node: None)
+            return ""
+        if verb == "edit" and rest and self.path:
+            self.path.append(("edit", rest))
+            self._edit(lambda node: None)
+            return ""
+        if verb == "next" and self.path and self.path[-1][0] == "edit":
+            self.path.pop()
+            return ""
+        if verb in ("end", "abort") and self.path:
+            while self.path and self.path.pop()[0] != "config":
+                pass
+            return ""
+        if verb == "set" and rest and self.path:
+            self._edit(lambda node: node.settings.__setitem__(fortios.key(line), line))
+            return ""
+        if verb == "unset" and rest and self.path:
+            self._edit(lambda node: node.settings.pop(rest.split()[0], None))
+            return ""
+        if verb == "delete" and rest and self.path:
+            self._edit(lambda node: node.entries.pop(rest, None))
+            return ""
+        return "Unknown action 0\nCommand fail. Return code -61"
+
+    def _edit(self, change) -> None:
+        with self.store.lock:
+            root = fortios.parse(self.store.lines)
+            change(fortios.walk(root, self.path))
+            self.store.replace(fortios.dump(root))
+
+
+def _grep(text: str, modifier: str) -> str:
+    """FortiOS `| grep PATTERN`."""
+    words = modifier.split(maxsplit=1)
+    if len(words) < 2 or words[0] != "grep":
+        return text
+    return "\n".join(ln for ln in text.splitlines() if re.search(words[1], ln))
+
+
+def for_store(store: DeviceStore) -> IosDialect | JunosDialect | FortiDialect:
     if store.platform == "juniper_junos":
         return JunosDialect(store)
-    if store.platform in ("cisco_ios", "arista_eos"):
+    if store.platform == "fortinet":
+        return FortiDialect(store)
+    if store.platform in ios.STYLES:
         return IosDialect(store)
     raise ValueError(f"no lab dialect for platform {store.platform!r}")

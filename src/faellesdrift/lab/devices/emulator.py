@@ -21,46 +21,14 @@ from typing import Any
 
 from fakenos import FakeNOS
 from fakenos.core.nos import Nos
-from fakenos.plugins.nos import nos_plugins
-from fakenos.plugins.servers import ssh_server_paramiko
 
-from faellesdrift.lab.devices import sshserver
-from faellesdrift.lab.devices.shell import LabShell
+from faellesdrift.lab.devices.fleet import install, nos_for, serve
 from faellesdrift.lab.devices.store import REGISTRY, DeviceStore
 from faellesdrift.lab.keys import credentials
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.state import write_atomic
 
 log = logging.getLogger("faellesdrift.lab.emulator")
-INTRO = {"juniper_junos": "--- JUNOS 21.4R3.15 Kernel 64-bit  JNPR-12.1-20230120",
-         "cisco_ios": "", "arista_eos": "Last login: lab session"}
-
-
-def fast_tap(channel_stdio: Any, shell_stdin: Any, shell_replied_event: threading.Event,
-             run_srv: threading.Event) -> None:
-    """fakenos's channel->shell copier without its 10 ms sleep per received byte.
-
-    Same protocol: echo each byte, hand complete lines to the shell, and wait for the
-    shell's reply before reading on, so echo and output never interleave.
-    """
-    buffer = bytearray()
-    while run_srv.is_set():
-        byte = channel_stdio.read(1)
-        shell_replied_event.wait(10)
-        if not channel_stdio.channel.active or not byte:
-            break
-        try:
-            if byte in (b"\r", b"\n"):
-                channel_stdio.write(b"\r\n")
-                shell_stdin.write(bytes(buffer + byte).decode("utf-8", errors="replace"))
-                buffer.clear()
-                shell_replied_event.clear()
-            else:
-                channel_stdio.write(byte)
-                if byte != b"\x00":
-                    buffer += byte
-        except (OSError, EOFError):
-            break
 
 
 class Emulator:
@@ -72,7 +40,7 @@ class Emulator:
     def _shared_nos(self, platform: str) -> Nos:
         """Parse each platform's command set once for all its devices."""
         if platform not in self.nos:
-            self.nos[platform] = Nos(filename=nos_plugins[platform])
+            self.nos[platform] = nos_for(platform)
         return self.nos[platform]
 
     def sync(self) -> str:
@@ -94,21 +62,8 @@ class Emulator:
 
     def _start(self, dev: dict[str, Any], username: str, password: str, host_key: str) -> None:
         name, platform = dev["name"], dev["platform"]
-        REGISTRY[name] = DeviceStore.open(name, platform, Path(dev["config"]), username)
-        inventory = {"hosts": {name: {
-            "username": username, "password": password, "port": dev["port"],
-            "platform": platform,
-            "server": {"plugin": "ParamikoSshServer", "configuration": {
-                "address": "127.0.0.1", "ssh_key_file": host_key, "timeout": 1,
-                "ssh_banner": f"faellesdrift lab device {name}"}},
-            "shell": {"plugin": "CMDShell", "configuration": {
-                "device": name, "base_prompt": name, "intro": INTRO.get(platform, "")}},
-            "nos": {"plugin": platform},
-        }}}
-        net = FakeNOS(inventory=inventory, plugins=[self._shared_nos(platform)])
-        net.shell_plugins["CMDShell"] = LabShell
-        net.servers_plugins[sshserver.PLUGIN] = sshserver.LabSshServer
-        net.start()
+        store = DeviceStore.open(name, platform, Path(dev["config"]), username)
+        net = serve(store, dev["port"], username, password, self._shared_nos(platform), host_key)
         self.nets[name] = (net, dev)
 
 
@@ -118,8 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--prefix", required=True)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    ssh_server_paramiko.channel_to_shell_tap = fast_tap
-    sshserver.install()  # workers of clients that leave before a session end (no leak)
+    install()  # fast byte copier; workers of clients that leave before a session end
     paths = LabPaths(root=args.lab, cache=args.lab)
     emulator = Emulator(paths)
     # Handlers before the first ready file: the lab signals only a daemon whose ready

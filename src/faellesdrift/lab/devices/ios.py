@@ -1,4 +1,5 @@
-"""IOS-style running config (cisco_ios, arista_eos): top-level lines with indented children.
+"""IOS-style running config (cisco_ios, arista_eos, cisco_nxos, aruba_aoscx): top-level lines
+with indented children.
 
 Rules, as on the real boxes for the commands the toolkit sends:
 - a line adds itself (once) at the current level; a "parent" line (interface,
@@ -33,6 +34,24 @@ DEFAULT_ON = ("shutdown", "ip domain-lookup", "ip domain lookup", "ip http serve
 NEGATIONS_HIDDEN = ("no shutdown",)  # not shown in running config
 
 
+@dataclass(frozen=True)
+class Style:
+    """How a platform prints its running config: child indent and banner delimiters."""
+
+    indent: str
+    banner_open: str  # after `banner motd`: IOS " ^C", NX-OS " #", AOS-CX " !", EOS ""
+    banner_end: str  # the line that ends a banner's text
+
+
+STYLES = {
+    "cisco_ios": Style(" ", " ^C", "^C"),
+    "arista_eos": Style("   ", "", "EOF"),
+    "cisco_nxos": Style("  ", " #", "#"),
+    "aruba_aoscx": Style("    ", " !", "!"),
+}
+IOS = STYLES["cisco_ios"]
+
+
 @dataclass
 class Block:
     line: str
@@ -40,17 +59,12 @@ class Block:
     banner: bool = False  # children are the banner's text lines
 
 
-def banner_end(eos: bool) -> str:
-    """How a banner's text ends in the running config: IOS `^C`, EOS `EOF`."""
-    return "EOF" if eos else "^C"
-
-
-def parse(lines: list[str], eos: bool = False) -> list[Block]:
+def parse(lines: list[str], style: Style = IOS) -> list[Block]:
     blocks: list[Block] = []
     banner: Block | None = None
     for raw in lines:
         if banner is not None:
-            if raw.strip() == banner_end(eos):
+            if raw.strip() == style.banner_end:
                 banner = None
             else:
                 banner.children.append(raw.rstrip())
@@ -68,13 +82,14 @@ def parse(lines: list[str], eos: bool = False) -> list[Block]:
     return blocks
 
 
-def dump(blocks: list[Block], indent: str, eos: bool = False) -> list[str]:
+def dump(blocks: list[Block], style: Style = IOS) -> list[str]:
     out: list[str] = []
+    indent = style.indent
     for b in blocks:
         if b.banner:
-            out.append(b.line if eos else f"{b.line} ^C")
+            out.append(b.line + style.banner_open)
             out.extend(b.children)
-            out.append(banner_end(eos))
+            out.append(style.banner_end)
             continue
         out.append(b.line)
         out.extend(indent + c for c in b.children)
@@ -122,13 +137,12 @@ def _remove(lines: list[str], target: str) -> list[str]:
 class IosConfig:
     """Edits on a parsed running config; `context` is the open parent line or None."""
 
-    def __init__(self, lines: list[str], eos: bool = False) -> None:
-        self.eos = eos
-        self.indent = "   " if eos else " "
-        self.blocks = parse(lines, eos)
+    def __init__(self, lines: list[str], style: Style = IOS) -> None:
+        self.style = style
+        self.blocks = parse(lines, style)
 
     def lines(self) -> list[str]:
-        return dump(self.blocks, self.indent, self.eos)
+        return dump(self.blocks, self.style)
 
     def set_banner(self, kind: str, text: list[str]) -> None:
         """`banner <kind>` with these text lines (replacing the old banner of that kind)."""

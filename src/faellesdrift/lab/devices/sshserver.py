@@ -33,7 +33,16 @@ class ConnectionGone(Exception):
     """The client's transport ended before it opened a session channel."""
 
 
+# Group-exchange key agreement needs a moduli file the server does not load; a client
+# that allows little else (netmiko's fortinet driver) would pick it and fail.
+_NO_GEX = {"kex": ["diffie-hellman-group-exchange-sha256", "diffie-hellman-group-exchange-sha1"]}
+
+
 class _Transport(paramiko.Transport):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("disabled_algorithms", _NO_GEX)
+        super().__init__(*args, **kwargs)
+
     def accept(self, timeout: float | None = None) -> paramiko.Channel | None:
         if timeout is not None:
             return super().accept(timeout)
@@ -61,6 +70,15 @@ class LabSshServer(ParamikoSshServer):
         # the thread's own listen() on a listening socket is harmless.
         super()._bind_sockets()
         self._socket.listen()
+
+    def _listen(self) -> None:
+        # A device stopped right after it started closes the socket before fakenos's
+        # listen thread reaches its own listen(): that is a stop, not an error.
+        try:
+            super()._listen()
+        except OSError:
+            if self._is_running.is_set():
+                raise
 
     def connection_function(self, client: socket.socket, is_running: threading.Event) -> None:
         try:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import threading
 import time
+from pathlib import Path
 
 import paramiko
 import pytest
 
-from tests.network.conftest import BASE_PORT
-from tests.network.gear import Gear
+from tests.network.conftest import BASE_PORT, fleet
 
 PORT = BASE_PORT + 190  # clear of the fleets the other tests start
 
@@ -19,10 +19,10 @@ def _workers() -> list[threading.Thread]:
             if "connection_function" in t.name and t.is_alive()]
 
 
-def test_clients_that_fail_login_or_vanish_leave_no_worker_behind() -> None:
+def test_clients_that_fail_login_or_vanish_leave_no_worker_behind(tmp_path: Path) -> None:
     before = set(_workers())
     kept = []
-    with Gear({"r1": ("cisco_ios", "hostname r1\n")}, port=PORT):
+    with fleet({"r1": ("cisco_ios", "hostname r1\n")}, PORT, tmp_path):
         for _ in range(2):  # failed login, client keeps its connection open
             t = paramiko.Transport(("127.0.0.1", PORT))
             t.connect()
