@@ -81,30 +81,33 @@ def test_collect_twice_then_compare_and_export(env: dict) -> None:
     assert bill["tenants"][0]["lines"]
 
 
+def platform_outputs(env: dict, outputs: dict) -> None:
+    """Stack midt.odder's outputs, written by the platform's one writer."""
+    from faellesdrift import platform_outputs as po
+    po.write(env["state"], "midt", po.StackOutputs("midt.odder", "odder", outputs))
+
+
 def test_bad_pulumi_outputs_write_nothing(env: dict) -> None:
-    outputs = env["state"] / "pulumi"
-    outputs.mkdir(parents=True)
-    (outputs / "outputs-midt.json").write_text(json.dumps({"metering": [
+    platform_outputs(env, {"metering": [
         {"tenant": "odder", "meter": "platform.resource", "subject": "odd-vnet", "quantity": 3},
-        {"tenant": "odder", "meter": "platform.cpu", "quantity": 1}]}))
+        {"tenant": "odder", "meter": "platform.cpu", "quantity": 1}]})
     out = run("meter", "collect", "--period", "2026-11")
     assert out.exit_code == 1
-    assert "outputs-midt.json [metering[1].meter]: unknown meter 'platform.cpu'" in out.output
+    assert "outputs-midt.json [midt.odder.metering[1].meter]: unknown meter 'platform.cpu'" \
+        in out.output
     assert "nothing written" in out.output
     assert counts(env["url"])["rows"] == 0  # not even the estate's rows
 
-    (outputs / "outputs-midt.json").write_text(json.dumps({"metering": [
-        {"tenant": "odder", "meter": "backup.gb", "quantity": -5}]}))
+    platform_outputs(env, {"metering": [
+        {"tenant": "odder", "meter": "backup.gb", "quantity": -5}]})
     out = run("meter", "collect", "--period", "2026-11")
-    assert out.exit_code == 1 and "[metering[0].quantity]" in out.output
+    assert out.exit_code == 1 and "metering[0].quantity]" in out.output
     assert "negative quantity" in out.output
 
 
 def test_pulumi_and_audit_collectors(env: dict) -> None:
-    outputs = env["state"] / "pulumi"
-    outputs.mkdir(parents=True)
-    (outputs / "outputs-midt.json").write_text(json.dumps({"other": 1, "metering": [
-        {"tenant": "odder", "meter": "platform.resource", "subject": "odd-vnet", "quantity": 3}]}))
+    platform_outputs(env, {"other": 1, "metering": [
+        {"tenant": "odder", "meter": "platform.resource", "subject": "odd-vnet", "quantity": 3}]})
     log = env["state"] / "audit.jsonl"
     events = [
         {"time": "2026-11-03T10:00:00+00:00", "tenant": "odder", "target": "odd-core01",
@@ -133,7 +136,10 @@ def test_future_period_and_bad_period(env: dict) -> None:
     out = run("meter", "collect", "--period", "2026-12")
     assert out.exit_code == 1 and "is in the future (the estate's today is 2026-11-27)" in out.output
     out = run("bill", "--period", "2026-13", "--compare")
-    assert out.exit_code == 1 and "is not a period" in out.output
+    assert out.exit_code == 2 and "is not a period" in out.output  # bad usage
+    out = run("bill", "--period", "2026-11", "--model", "kombit")
+    assert out.exit_code == 2 and "--model 'kombit' is not a model" in out.output
+    assert run("bill", "close", "Nov-2026").exit_code == 2
     assert counts(env["url"])["rows"] == 0
 
 
@@ -286,3 +292,78 @@ def test_quarter_close_show_and_correction(env: dict, monkeypatch: pytest.Monkey
     assert all("population 24,000 → 34,000" in c["what"] for c in corrections["odder"])
     assert sum(ore(c["amount"]) for cs in corrections.values() for c in cs) == 0
     assert jan["total"] == "4000000.00"
+
+
+def test_the_settlement_result_says_what_is_closed_and_how_each_amount_is_made(
+        env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from faellesdrift import results, settlement_result
+    from faellesdrift.settings import Settings
+
+    settings = Settings(root=env["root"], state_dir=env["state"],
+                        cache_dir=env["state"] / "cache")
+    monkeypatch.setenv("FAELLESDRIFT_TODAY", "2026-12-05")
+    for month in ("2026-11", "2026-12"):
+        assert run("meter", "collect", "--period", month).exit_code == 0
+    assert run("bill", "close", "2026-11", "--model", "hybrid").exit_code == 0
+    closed = json.loads(run("bill", "show", "--period", "2026-11", "-o", "json").stdout)
+    saved = settlement_result.read(results.load(settings, "settlement"))
+    assert saved is not None and saved.period == "2026-11" and saved.state == "closed"
+    assert [(m.period, m.state) for m in saved.months] == [("2026-11", "closed")]
+
+    assert run("bill", "--period", "2026-12", "--compare").exit_code == 0
+    saved = settlement_result.read(results.load(settings, "settlement"))
+    assert saved is not None and saved.version == settlement_result.VERSION
+    assert (saved.period, saved.state) == ("2026-12", "estimate")
+    assert [(m.period, m.state) for m in saved.months] == [("2026-11", "closed"),
+                                                           ("2026-12", "estimate")]
+    assert saved.closed_months == ["2026-11"] and saved.estimated_months == ["2026-12"]
+    horsens = saved.tenants["horsens"]
+    for model, amount in horsens.amounts.items():  # every component adds up to its amount
+        assert sum(horsens.components[model].values()) == amount
+        assert sum(r.amount for r in horsens.reasons[model] if r.amount is not None) == amount
+    assert set(horsens.components["hybrid"]) == {"fixed", "usage"}
+    assert set(horsens.components["equal_plus_population"]) == {"equal", "population"}
+    assert any("fixed — 98,000 citizens" in r.text for r in horsens.reasons["hybrid"])
+    assert horsens.usage["server.count"] > 0 and horsens.basis == "live since 2026-11-16"
+    # the closed month is read from its statements: the figures and hashes of `bill show`
+    (st,) = horsens.closed
+    shown = next(t for t in closed["tenants"] if t["tenant"] == "horsens")
+    assert (st.period, st.model, str(st.amount)) == ("2026-11", "hybrid", shown["amount"])
+    assert st.sha256 == shown["statement_sha256"] and st.closed_at.startswith("2026-12-05")
+    assert {k: str(v) for k, v in st.components.items()} == shown["by_component"]
+    assert st.basis == "live from 2026-11-16: 15/30 days"
+
+
+def test_the_settlement_result_reads_defensively() -> None:
+    from decimal import Decimal
+
+    from faellesdrift import settlement_result
+
+    assert settlement_result.read(None) is None
+    old = settlement_result.read({"community": {"period": "2026-11", "model": "hybrid"},
+                                  "tenants": {"odder": {"amounts": {"hybrid": "12.50",
+                                                                    "per_capita": "NaN"},
+                                                        "closed": "not a list",
+                                                        "reasons": {"hybrid": [{"x": 1}]}},
+                                              "bad": [1, 2]}})
+    assert old is not None and old.version == 1 and old.state == "estimate"
+    assert set(old.tenants) == {"odder"}
+    odder = old.tenants["odder"]
+    assert odder.amounts == {"hybrid": Decimal("12.50")} and odder.closed == ()
+    assert odder.reasons == {"hybrid": ()} and odder.period == "2026-11"
+    result = settlement_result.SettlementResult(
+        "2026-12", "estimate", "DKK", "showback", "hybrid",
+        {"odder": settlement_result.TenantSettlement(
+            "2026-12", "estimate", 24000, {"hybrid": Decimal("1.05")},
+            components={"hybrid": {"fixed": Decimal("1.00"), "usage": Decimal("0.05")}},
+            reasons={"hybrid": (settlement_result.Reason("servers", "fixed", "why",
+                                                         Decimal("1.00")),)},
+            closed=(settlement_result.ClosedStatement(
+                "2026-11", "hybrid", "showback", Decimal("2.00"), {"fixed": Decimal("2.00")},
+                {"servers": Decimal("2.00")}, sha256="ab" * 32),))},
+        (settlement_result.MonthState("2026-11", "closed", "hybrid", Decimal("2.00")),
+         settlement_result.MonthState("2026-12", "estimate")))
+    again = settlement_result.read(json.loads(json.dumps(result.to_payload())))
+    assert again is not None
+    assert again.tenants == result.tenants and again.months == result.months
+    assert settlement_result.money(-1205) == "-12.05"

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pulumi
 import pytest
 
 from faellesdrift.estate import Estate, load_estate
+from faellesdrift.platform import engine
 from faellesdrift.platform.args import shared_services_args, tenant_args
+from faellesdrift.platform.errors import PulumiMissing
+from faellesdrift.platform.fleet import FleetOptions
 from faellesdrift.platform.policies import ResourceView
 from faellesdrift.platform.providers import for_target
 from faellesdrift.platform.shared_services import SharedServices
 from faellesdrift.platform.tenant_environment import TenantEnvironment
-from tests.conftest import TODAY
+from faellesdrift.settings import Settings
+from tests.conftest import REPO, TODAY
 
 # Two exceptions on platform controls for odder: a host may reach samsoe, a print server
 # stays out of the shared monitoring. Both active on TODAY.
@@ -117,3 +122,40 @@ def build_views(estate: Estate, tenants: tuple[str, ...] | None = None) -> list[
                                            if k != "__provider"},
                          protect=protect[name])
             for name, a in recorder.resources.items() if name in protect]
+
+
+# ------------------------------------------------------------------ engine runs
+
+
+@pytest.fixture(scope="session")
+def cli() -> Path:
+    try:
+        return engine.find_cli(Settings.from_env(REPO))
+    except PulumiMissing as exc:
+        pytest.fail(f"the Pulumi engine tests need the CLI: {exc}", pytrace=False)
+
+
+def copy_project(dest: Path, stack_files: dict[str, str] | None = None) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("Pulumi.yaml", "Pulumi.lab.yaml"):
+        shutil.copy(REPO / name, dest / name)
+    shutil.copytree(REPO / "stacks", dest / "stacks",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for name, text in (stack_files or {}).items():
+        (dest / name).write_text(text, encoding="utf-8")
+    return dest
+
+
+@pytest.fixture
+def world(tmp_path: Path, community_copy: Path, cli: Path, monkeypatch: pytest.MonkeyPatch
+          ) -> tuple[Settings, FleetOptions]:
+    """(settings, options) for environment `ci` (record target) of a two-tenant community."""
+    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
+    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
+    trim(community_copy)
+    project = copy_project(tmp_path / "project", {
+        "Pulumi.ci.yaml": "config:\n  faellesdrift:target: record\n"})
+    settings = Settings(root=community_copy, state_dir=tmp_path / "state",
+                        cache_dir=Settings.from_env(REPO).cache_dir)
+    return settings, FleetOptions(environment="ci", project_dir=project)

@@ -41,5 +41,5 @@ def test_the_commands_onboarding_runs_exist():
     from faellesdrift.onboarding.flow import STEPS
 
     names = {c.name for c in platform_app.registered_commands}
-    assert names == {"plan", "apply", "destroy"}
+    assert names == {"plan", "apply", "destroy", "migrate", "drift"}
     assert {s.argv[1] for s in STEPS if s.argv[:1] == ("pulumi",)} <= names

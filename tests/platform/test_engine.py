@@ -1,9 +1,10 @@
-"""The platform stack on the real engine: the Pulumi CLI, a temp file backend, the policy pack.
+"""The platform stacks on the real engine: the Pulumi CLI, a temp file backend, the policy pack.
 
 Each test copies the project (Pulumi.yaml, Pulumi.lab.yaml, stacks/) into a temp directory,
 so nothing in the repository changes, and runs it against a trimmed copy of the sample
-community (odder and samsoe) with the record target. The CLI comes from PATH or
-scripts/install-pulumi.sh's cache; without it the tests fail and say how to get it.
+community (odder and samsoe) with the record target: a shared stack and one stack per
+tenant (fleet.py). The CLI comes from PATH or scripts/install-pulumi.sh's cache; without it
+the tests fail and say how to get it.
 """
 
 from __future__ import annotations
@@ -15,51 +16,18 @@ from pathlib import Path
 
 import pytest
 
-from faellesdrift import audit, results
+from faellesdrift import audit, platform_outputs, results
 from faellesdrift.estate import load_estate
-from faellesdrift.platform import engine
+from faellesdrift.platform import engine, fleet
 from faellesdrift.platform.engine import RunOptions, RunResult
-from faellesdrift.platform.errors import PulumiMissing
+from faellesdrift.platform.fleet import FleetOptions, FleetResult
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
-from tests.platform.conftest import add_exceptions, edit, trim
+from tests.platform.conftest import add_exceptions, copy_project, edit, trim
 
 pytestmark = pytest.mark.pulumi
 
 TENANTS = {"odder", "samsoe"}
-
-
-@pytest.fixture(scope="session")
-def cli() -> Path:
-    try:
-        return engine.find_cli(Settings.from_env(REPO))
-    except PulumiMissing as exc:
-        pytest.fail(f"the Pulumi engine tests need the CLI: {exc}", pytrace=False)
-
-
-def copy_project(dest: Path, stack_files: dict[str, str] | None = None) -> Path:
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("Pulumi.yaml", "Pulumi.lab.yaml"):
-        shutil.copy(REPO / name, dest / name)
-    shutil.copytree(REPO / "stacks", dest / "stacks",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for name, text in (stack_files or {}).items():
-        (dest / name).write_text(text, encoding="utf-8")
-    return dest
-
-
-@pytest.fixture
-def world(tmp_path: Path, community_copy: Path, cli: Path, monkeypatch: pytest.MonkeyPatch):
-    """(settings, options) for stack `ci` (record target) of a two-tenant community."""
-    monkeypatch.delenv("PULUMI_BACKEND_URL", raising=False)
-    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE", raising=False)
-    monkeypatch.delenv("PULUMI_CONFIG_PASSPHRASE_FILE", raising=False)
-    trim(community_copy)
-    project = copy_project(tmp_path / "project", {
-        "Pulumi.ci.yaml": "config:\n  faellesdrift:target: record\n"})
-    settings = Settings(root=community_copy, state_dir=tmp_path / "state",
-                        cache_dir=Settings.from_env(REPO).cache_dir)
-    return settings, RunOptions(stack="ci", project_dir=project)
 
 
 def run(op: engine.Op, settings: Settings, opts: RunOptions) -> RunResult:
@@ -68,73 +36,95 @@ def run(op: engine.Op, settings: Settings, opts: RunOptions) -> RunResult:
     return result
 
 
-def changes(result: RunResult) -> dict[str, int]:
+def fleet_run(op: engine.Op, settings: Settings, opts: FleetOptions,
+              tenants: tuple[str, ...] = ("odder", "samsoe")) -> FleetResult:
+    return fleet.run_fleet(op, settings, list(tenants), opts, known=TENANTS)
+
+
+def changes(result: RunResult | FleetResult) -> dict[str, int]:
+    if isinstance(result, FleetResult):
+        return {r.scope: r.summary().changes for r in result.runs if r.summary().changes}
     return {slug: t.changes for slug, t in result.tenants.items() if t.changes}
 
 
-def state_resources(settings: Settings, opts: RunOptions) -> list[dict]:
+def state_resources(settings: Settings, opts: RunOptions | FleetOptions,
+                    scope: str | None = None) -> list[dict]:
+    if isinstance(opts, FleetOptions):
+        opts = RunOptions(stack=opts.environment, project_dir=opts.project_dir, scope=scope)
     stack, _, _ = engine._stack(settings, opts)
     return [r for r in stack.export_stack().deployment.get("resources") or []
             if r["type"].startswith("pulumi-python:dynamic/faellesdrift:")]
 
 
-def test_preview_up_again_edit_protect_destroy(world):
+def test_per_tenant_stacks_preview_up_again_edit_protect_destroy(world):
     settings, opts = world
 
-    plan = run("preview", settings, opts)
-    assert plan.ok, plan.error
-    assert plan.totals["create"] > 40 and plan.totals["same"] == 0
-    assert set(changes(plan)) == {"odder", "samsoe", "community"}
-    assert {e["message"].split(":")[0] for e in plan.exempted} == {  # SAM-EX-002 has expired
+    plan = fleet_run("preview", settings, opts)
+    assert plan.ok, plan.to_dict()
+    assert [r.scope for r in plan.runs] == ["shared", "odder", "samsoe"]
+    assert [r.stack for r in plan.runs] == ["ci.shared", "ci.odder", "ci.samsoe"]
+    assert all(r.summary().create > 0 and r.summary().same == 0 for r in plan.runs)
+    assert {e["message"].split(":")[0] for r in plan.runs for e in r.result.exempted} == {
         "exempted by ODD-EX-001", "exempted by ODD-EX-002", "exempted by SAM-EX-001"}
-    assert state_resources(settings, opts) == []  # a preview creates nothing
+    assert state_resources(settings, opts, "odder") == []  # a preview creates nothing
 
-    up = run("up", settings, opts)
-    assert up.ok, up.error
-    assert up.totals["create"] == plan.totals["create"]
-    outputs = json.loads(Path(up.outputs_file).read_text())
-    assert Path(up.outputs_file) == settings.state_dir / "pulumi" / "outputs-ci.json"
-    assert {m["tenant"] for m in outputs["metering"]} == TENANTS
-    odder = outputs["tenants"]["odder"]
+    up = fleet_run("up", settings, opts)
+    assert up.ok, up.to_dict()
+    assert up.changes == plan.changes
+    out = platform_outputs.read(settings.state_dir, "ci")
+    assert sorted(out.stacks) == ["ci.odder", "ci.samsoe", "ci.shared"]
+    assert {m["tenant"] for _, samples in out.metering() for m in samples} == TENANTS
+    odder = out.tenants["odder"]
     assert odder["servers"]["odd-file01"]["address"] == "10.27.10.11/24"
     assert odder["exceptions"] == ["ODD-EX-001", "ODD-EX-002"]
+    assert out.community["shared"]["prefix"] == out.stacks["ci.odder"].outputs["shared"]["prefix"]
     saved = results.load(settings, "pulumi.outputs")
-    assert saved["tenants"]["odder"]["ok"] and saved["tenants"]["odder"]["outputs"]
-    events = [e for e in audit.read(settings.audit_log) if e["target"] == "pulumi:ci"]
-    assert {e["tenant"] for e in events} == TENANTS | {"community"} - {"community"}
+    assert saved["tenants"]["odder"]["ok"] and saved["tenants"]["odder"]["stack"] == "ci.odder"
+    events = [e for e in audit.read(settings.audit_log) if e["target"].startswith("pulumi:ci.")]
+    assert {e["tenant"] for e in events} == TENANTS
+    # each tenant's stack holds only its own resources; the shared stack only the shared ones
+    assert {r["inputs"]["tenant"] for r in state_resources(settings, opts, "odder")} == {"odder"}
+    assert {r["inputs"]["tenant"] for r in state_resources(settings, opts, "shared")} == {
+        "shared"}
     kept = {r["urn"].rpartition("::")[2]: r.get("protect", False)
-            for r in state_resources(settings, opts)}
+            for r in state_resources(settings, opts, "odder")}
     assert kept["odder/device/odd-core01"] and not kept["odder/device/odd-dist02"]
 
-    again = run("up", settings, opts)
+    again = fleet_run("up", settings, opts)
     assert again.ok and changes(again) == {}, changes(again)
 
     edit(settings.root, "odder", "name: odd-dc02, address: 10.27.10.12, os: debian12, "
          "role: dc, vcpu: 2", "name: odd-dc02, address: 10.27.10.12, os: debian12, "
          "role: dc, vcpu: 4")
-    plan = run("preview", settings, opts)
+    plan = fleet_run("preview", settings, opts)
     assert plan.ok and changes(plan) == {"odder": 1}
-    assert plan.tenants["odder"].update == 1
-    assert run("up", settings, opts).ok
+    one = fleet.plan_tenant(settings, "odder", environment="ci", project_dir=opts.project_dir)
+    assert one.ok and one.stack == "ci.odder" and one.summary().update == 1
+    assert one.summary().changes == 1 and one.result.tenants.keys() <= {"odder", "community"}
+    assert fleet_run("up", settings, opts, ("odder",)).ok
 
-    # the kept device would be replaced (platform is part of its identity): protected
+    # the kept device would be replaced (platform is part of its identity): protected; the
+    # other tenant's stack goes on
     edit(settings.root, "odder", "name: odd-core01, platform: cisco_ios",
          "name: odd-core01, platform: arista_eos")
-    blocked = run("up", settings, opts)
+    edit(settings.root, "samsoe", "vcpu: 2", "vcpu: 3")
+    blocked = fleet_run("up", settings, opts)
     assert not blocked.ok
-    assert "protect" in (blocked.error or "").lower() or any(
-        "protect" in f for t in blocked.tenants.values() for f in t.failed), blocked.to_dict()
+    assert [r.scope for r in blocked.failed] == ["odder"]
+    assert "protect" in json.dumps(blocked.run("odder").to_dict()).lower()
+    assert blocked.run("samsoe").ok and blocked.run("samsoe").summary().update == 1
     platforms = {r["urn"].rpartition("::")[2]: r["inputs"].get("platform")
-                 for r in state_resources(settings, opts)}
+                 for r in state_resources(settings, opts, "odder")}
     assert platforms["odder/device/odd-core01"] == "cisco_ios"
     edit(settings.root, "odder", "name: odd-core01, platform: arista_eos",
          "name: odd-core01, platform: cisco_ios")
 
-    gone = run("destroy", settings, opts)
-    assert gone.ok, gone.error
-    assert gone.totals["delete"] >= plan.totals["same"]
-    assert state_resources(settings, opts) == []
-    assert json.loads(Path(gone.outputs_file).read_text()) == {}
+    gone = fleet_run("destroy", settings, opts)
+    assert gone.ok, gone.to_dict()
+    assert [r.scope for r in gone.runs] == ["odder", "samsoe", "shared"]  # shared last
+    for scope in ("odder", "samsoe", "shared"):
+        assert state_resources(settings, opts, scope) == []
+    assert platform_outputs.read(settings.state_dir, "ci").stacks == {}
 
 
 HOSTILE_PROGRAM = '''\
@@ -183,11 +173,19 @@ def test_policy_violation_blocks_up(world, tmp_path):
     assert result.violations
     assert state_resources(settings, opts) == []  # nothing was created
 
+    # as samsoe's stack of the per-tenant layout, odder's resources are out of scope too
+    scoped = run("preview", settings, RunOptions(stack="hostile", project_dir=hostile,
+                                                 scope="samsoe"))
+    assert not scoped.ok and scoped.stack == "hostile.samsoe"
+    out_of_scope = [v for v in scoped.violations if v["policy"] == "stack-scope"]
+    assert {v["resource"] for v in out_of_scope} == {"odder/server/odd-dc02", "odder/access"}
+    assert "holds only tenant 'samsoe'" in out_of_scope[0]["message"]
+
 
 def test_exempted_resources_are_reported_as_exempted(world):
     settings, opts = world
     add_exceptions(settings.root)
-    plan = run("preview", settings, opts)
+    plan = run("preview", settings, RunOptions(stack="ci", project_dir=opts.project_dir))
     assert plan.ok, plan.error
     assert plan.violations == []
     # One exception can exempt several resources (the access policy and the server it names);
@@ -207,7 +205,7 @@ def test_exempted_resources_are_reported_as_exempted(world):
 
 @pytest.fixture
 def lab_world(tmp_path: Path, community_copy: Path, cli: Path, monkeypatch: pytest.MonkeyPatch):
-    """Stack lab of the repository (Pulumi.lab.yaml as committed) on a lab of its own."""
+    """Environment lab of the repository (Pulumi.lab.yaml as committed) on a lab of its own."""
     from faellesdrift.lab import LabError, LabPaths, preflight
     from faellesdrift.platform.providers.lab import LabTarget
 
@@ -226,14 +224,15 @@ def lab_world(tmp_path: Path, community_copy: Path, cli: Path, monkeypatch: pyte
                     pytrace=False)
     lab = LabTarget.from_env(settings.state_dir, settings.cache_dir).lab()
     lab.down()
-    yield settings, RunOptions(stack="lab", project_dir=copy_project(tmp_path / "project")), lab
+    yield settings, FleetOptions(environment="lab", project_dir=copy_project(
+        tmp_path / "project")), lab
     lab.down()  # whatever a failed test left behind
 
 
 @pytest.mark.lab
-def test_lab_stack_creates_changes_nothing_and_destroys_lab_objects(lab_world):
+def test_lab_stacks_create_change_nothing_and_destroy_lab_objects(lab_world):
     settings, opts, lab = lab_world
-    up = run("up", settings, opts)
+    up = fleet_run("up", settings, opts)  # the tenants' stacks side by side on one lab
     assert up.ok, up.to_dict()
 
     status = lab.status()
@@ -247,8 +246,7 @@ def test_lab_stack_creates_changes_nothing_and_destroys_lab_objects(lab_world):
     assert set(devices) == estate_devices
     assert {s.name for s in status.segments} == {"odder", "samsoe", "shared"}
 
-    outputs = json.loads(Path(up.outputs_file).read_text())
-    odder = outputs["tenants"]["odder"]
+    odder = platform_outputs.read(settings.state_dir, "lab").tenants["odder"]
     assert odder["devices"]["odd-core01"]["port"] == devices["odd-core01"].port
     assert odder["servers"]["odd-file01"]["ssh_host"] == next(
         s.ssh_host for s in status.servers if s.name == "odd-file01")
@@ -259,10 +257,24 @@ def test_lab_stack_creates_changes_nothing_and_destroys_lab_objects(lab_world):
                          capture_output=True, text=True, timeout=60, check=False)
     assert ssh.stdout.strip() == "odd-file01", ssh.stderr
 
-    again = run("up", settings, opts)
+    again = fleet_run("up", settings, opts)
     assert again.ok and changes(again) == {}, changes(again)
 
-    gone = run("destroy", settings, opts)
+    clean = fleet_run("drift", settings, opts)
+    assert clean.ok and clean.drift == [], clean.to_dict()
+    # objects changed by hand, outside Pulumi: drift names them, per tenant
+    assert lab.delete_device("odd-core01") and lab.delete_server("sam-citr08")
+    drift = fleet_run("drift", settings, opts)
+    assert drift.ok, drift.to_dict()
+    found = {(d["tenant"], d["resource"], d["status"]) for d in drift.drift}
+    assert found == {("odder", "odder/device/odd-core01", "gone"),
+                     ("samsoe", "samsoe/server/sam-citr08", "gone")}, drift.drift
+    assert drift.run("shared").drift == []
+    saved = results.load(settings, "pulumi.drift")
+    assert [d["resource"] for d in saved["tenants"]["odder"]["drift"]] == [
+        "odder/device/odd-core01"]
+
+    gone = fleet_run("destroy", settings, opts)
     assert gone.ok, gone.to_dict()
     after = lab.status()
     assert (after.servers, after.devices, after.segments) == ((), (), ())
@@ -286,19 +298,34 @@ def test_cli_plan_apply_json_and_exit_codes(world, monkeypatch):
     r = runner.invoke(platform_app, ["plan", "--tenant", "odder", *base])
     assert r.exit_code == 0, r.output
     plan = json.loads(r.stdout)
-    assert plan["ok"] and plan["tenants"]["odder"]["create"] > 20
-    assert "samsoe" not in plan["tenants"] or plan["tenants"]["samsoe"]["changes"] == 0
+    assert plan["ok"] and list(plan["stacks"]) == ["odder"]  # only odder's stack
+    assert plan["stacks"]["odder"]["create"] > 20 and plan["stacks"]["odder"]["stack"] == "ci.odder"
 
-    r = runner.invoke(platform_app, ["apply", "--yes", *base])
+    r = runner.invoke(platform_app, ["apply", "--yes", "--parallel", "2", *base])
     assert r.exit_code == 0, r.output
     applied = json.loads(r.stdout)
     assert applied["plan"]["ok"] and applied["apply"]["ok"]
-    assert applied["apply"]["totals"]["create"] == applied["plan"]["totals"]["create"]
+    assert applied["apply"]["changes"] == applied["plan"]["changes"] > 40
+    assert set(applied["apply"]["stacks"]) == {"shared", "odder", "samsoe"}
 
+    r = runner.invoke(platform_app, ["apply", "--yes", *base])  # twice: nothing to do
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["apply"]["changes"] == 0
+
+    # one tenant blocked (a protected replacement), the other applied; exit code 1
     edit(settings.root, "odder", "name: odd-core01, platform: cisco_ios",
          "name: odd-core01, platform: arista_eos")
+    edit(settings.root, "samsoe", "vcpu: 2", "vcpu: 3")
     r = runner.invoke(platform_app, ["apply", "--yes", *base])
     assert r.exit_code == 1, r.output
     refused = json.loads(r.stdout)
-    assert refused["apply"] is None  # the plan already shows the protected replacement
-    assert not refused["plan"]["ok"] and "protect" in json.dumps(refused["plan"]).lower()
+    assert refused["plan"]["stacks"]["odder"]["outcome"] == "failed"
+    assert "protect" in json.dumps(refused["plan"]["stacks"]["odder"]).lower()
+    assert refused["apply"]["stacks"]["odder"]["outcome"] == "skipped"
+    assert refused["apply"]["stacks"]["samsoe"]["outcome"] == "ok"
+    assert refused["apply"]["stacks"]["samsoe"]["update"] == 1
+
+    r = runner.invoke(platform_app, ["plan", "--root", str(settings.root), "--stack", "ci",
+                                     "-t", "odder", "-t", "samsoe"])
+    assert r.exit_code == 1
+    assert "ci.odder" in r.stdout and "failed" in r.stdout and "ci.shared" not in r.stdout

@@ -92,7 +92,54 @@ def test_cli_found_in_the_cache(tmp_path, monkeypatch):
     assert engine.find_cli(_settings(tmp_path)).parent.name == "v3.274.1"
 
 
-def test_outputs_file(tmp_path):
-    path = engine.write_outputs(_settings(tmp_path), "lab", {"metering": []})
-    assert path == tmp_path / "state/pulumi/outputs-lab.json"
-    assert path.read_text().strip().startswith("{")
+def test_each_stack_has_a_workspace_of_its_own(tmp_path):
+    import yaml
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: faellesdrift\nruntime: python\nmain: stacks/\n")
+    (project / "Pulumi.ci.yaml").write_text("config:\n  faellesdrift:target: record\n"
+                                            "encryptionsalt: v1:salt\n")
+    settings = _settings(tmp_path)
+    opts = engine.RunOptions(stack="ci", project_dir=project, scope="odder",
+                             shared_stack="organization/faellesdrift/ci.shared")
+    work = engine.prepare_workspace(settings, project, opts)
+    assert work == tmp_path / "state/pulumi/workspaces/ci.odder"
+    assert opts.stack_name == "ci.odder"
+    main = yaml.safe_load((work / "Pulumi.yaml").read_text())["main"]
+    assert (work / main).resolve() == (project / "stacks").resolve()
+    stack = yaml.safe_load((work / "Pulumi.ci.odder.yaml").read_text())
+    assert stack == {"config": {"faellesdrift:target": "record", "faellesdrift:scope": "odder",
+                                "faellesdrift:sharedStack": "organization/faellesdrift/ci.shared"},
+                     "encryptionsalt": "v1:salt"}
+    other = engine.prepare_workspace(settings, project, engine.RunOptions(
+        stack="ci", project_dir=project, scope="samsoe"))
+    assert other != work and not (other / "Pulumi.ci.odder.yaml").exists()
+
+
+def test_a_salt_the_stack_was_made_with_is_kept(tmp_path):
+    import yaml
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "Pulumi.yaml").write_text("name: faellesdrift\nruntime: python\n")
+    settings = _settings(tmp_path)
+    opts = engine.RunOptions(stack="dev", project_dir=project, scope="shared")
+    work = engine.prepare_workspace(settings, project, opts)
+    path = work / "Pulumi.dev.shared.yaml"
+    path.write_text(path.read_text() + "encryptionsalt: v1:made-by-pulumi\n")
+    engine.prepare_workspace(settings, project, opts)
+    assert yaml.safe_load(path.read_text())["encryptionsalt"] == "v1:made-by-pulumi"
+
+
+def test_the_first_error_of_the_cli_and_who_holds_a_lock():
+    text = ("\n code: 1\n stdout: \n stderr: error: could not create secrets manager for new "
+            "stack: incorrect passphrase")
+    assert engine._first_error(text) == ("could not create secrets manager for new stack: "
+                                         "incorrect passphrase")
+    locked = ("stderr: error: the stack is currently locked by 1 lock(s). Either wait for the "
+              "other process(es) to end or delete the lock file with `pulumi cancel`.\n"
+              "  postgres://****:****@127.0.0.1:54411/db/.pulumi/locks/x.json: created by "
+              "root@lab1 (pid 4711) at 2026-11-30T14:00:00Z")
+    assert engine.locked_by(locked) == "root@lab1 (pid 4711) at 2026-11-30T14:00:00Z"
+    assert engine.locked_by("error: something else") is None

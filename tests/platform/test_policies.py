@@ -40,7 +40,8 @@ def _tags(view: ResourceView, **changes: Any) -> ResourceView:
 def test_policies_have_stable_kebab_names():
     names = [p.name for p in POLICIES]
     assert names == ["metering-tags", "tenant-isolation", "declared-hosts",
-                     "kept-resources-protected", "compute-quota", "shared-service-enrolment"]
+                     "kept-resources-protected", "stack-scope", "compute-quota",
+                     "shared-service-enrolment"]
     assert all(p.enforcement == "mandatory" for p in POLICIES)
 
 
@@ -153,3 +154,29 @@ def test_non_faellesdrift_resources_are_not_judged(odder_views):
     ctx, _ = odder_views
     stranger = ResourceView("urn:x", "aws:s3/bucket:Bucket", "b", {"tags": {}})
     assert evaluate(ctx, [stranger]) == []
+
+
+def _in_stack(view: ResourceView, stack: str) -> ResourceView:
+    return replace(view, urn=view.urn.replace("urn:pulumi:test::", f"urn:pulumi:{stack}::", 1))
+
+
+def test_a_tenant_stack_names_only_its_own_tenants_resources(odder_views):
+    ctx, views = odder_views
+    odder = [_in_stack(v, "lab.odder") for v in views if v.tenant == "odder"]
+    shared = [_in_stack(v, "lab.shared") for v in views if v.tenant == "shared"]
+    assert odder and shared
+    assert [f for f in evaluate(ctx, odder + shared) if f.violation] == []
+
+    intruder = _in_stack(_find(views, "samsoe/server/sam-file01"), "lab.odder")
+    found = [f for f in evaluate(ctx, [*odder, intruder]) if f.policy == "stack-scope"]
+    assert [(f.violation, f.urn) for f in found] == [(True, intruder.urn)]
+    assert "in stack lab.odder, which holds only tenant 'odder'" in found[0].message
+    assert "move it to stack lab.samsoe" in found[0].message
+
+    renamed = _in_stack(_props(_find(views, "odder/segment/mgmt"), tenant="shared"), "lab.shared")
+    assert any(f.policy == "stack-scope" and f.violation for f in evaluate(ctx, [renamed]))
+    tenant_in_shared = _in_stack(_find(views, "odder/access"), "lab.shared")
+    assert [f.policy for f in evaluate(ctx, [tenant_in_shared]) if f.violation] == [
+        "stack-scope"]
+    # the single-stack layout (no '.' in the stack name) holds every tenant
+    assert [f for f in evaluate(ctx, [_in_stack(v, "lab") for v in views]) if f.violation] == []

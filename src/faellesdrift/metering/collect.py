@@ -6,18 +6,17 @@ checked before any collector's rows are written, so bad input writes nothing.
 
 Pulumi stack outputs
 --------------------
-``<state>/pulumi/outputs-<stack>.json`` holds what ``pulumi stack output --json``
-prints for that stack: a JSON object of outputs. The collector reads the output
-named ``metering``, a list of samples::
+The platform's outputs artefact (``faellesdrift.platform_outputs``: one file per
+environment, one entry per stack) holds each stack's output named ``metering``, a list of
+samples::
 
-    {"metering": [
-        {"tenant": "aarhus", "meter": "platform.resource", "subject": "aar-vnet", "quantity": 12},
-        {"tenant": "odder", "meter": "backup.gb", "subject": "odd-vault", "quantity": 830.5}
-    ]}
+    [{"tenant": "aarhus", "meter": "platform.resource", "subject": "aar-vnet", "quantity": 12},
+     {"tenant": "odder", "meter": "backup.gb", "subject": "odd-vault", "quantity": 830.5}]
 
 ``tenant`` is a tenant slug, ``meter`` a catalog meter, ``quantity`` a number ≥ 0
-(the level at the time of collection); ``subject`` defaults to the stack name.
-Other outputs are ignored. No file: "no Pulumi outputs yet".
+(the level at the time of collection); ``subject`` defaults to the environment name.
+Rows are sourced ``pulumi:<environment>``, whichever stack of it wrote them. No
+artefact yet: "no Pulumi outputs yet"; an unreadable one stops the collection.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from faellesdrift import platform_outputs
 from faellesdrift.estate import Estate
 from faellesdrift.metering.errors import UsageRejected
 from faellesdrift.metering.meters import meter
@@ -85,41 +85,35 @@ def collect_estate(ctx: Context) -> list[Collected]:
     return [Collected("estate", rows, where="estate (tenants/*.yaml)")]
 
 
-def pulumi_outputs_dir(state_dir: Path) -> Path:
-    return state_dir / "pulumi"
-
-
 def collect_pulumi(ctx: Context) -> list[Collected]:
-    files = sorted(pulumi_outputs_dir(ctx.state_dir).glob("outputs-*.json"))
-    if not files:
-        return [Collected("pulumi", notes=(
-            f"no Pulumi outputs yet ({pulumi_outputs_dir(ctx.state_dir)}/outputs-<stack>.json)",))]
-    return [_pulumi_file(path, ctx) for path in files]
-
-
-def _pulumi_file(path: Path, ctx: Context) -> Collected:
-    stack = path.stem.removeprefix("outputs-")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageRejected(f"{path}: cannot read ({exc}); fix or delete the file") from None
-    except json.JSONDecodeError as exc:
-        raise UsageRejected(f"{path}: not JSON (line {exc.lineno}: {exc.msg}); write it with "
-                            "`pulumi stack output --json > …`") from None
-    if not isinstance(data, dict):
-        raise UsageRejected(f"{path}: the top level must be an object of stack outputs")
-    samples = data.get("metering")
-    if samples is None:
-        return Collected(f"pulumi:{stack}", notes=(
-            f"{path.name}: the stack exports no `metering` output; nothing collected",))
+        environments = platform_outputs.read_all(ctx.state_dir)
+    except platform_outputs.PlatformOutputsMissing as exc:
+        return [Collected("pulumi", notes=(f"no Pulumi outputs yet ({exc})",))]
+    except platform_outputs.PlatformOutputsError as exc:
+        raise UsageRejected(str(exc)) from None
+    out = []
+    for env in environments:
+        stacks = env.metering()
+        if not stacks:
+            out.append(Collected(f"pulumi:{env.environment}", notes=(
+                f"{env.path.name}: no stack exports a `metering` output; nothing collected",)))
+        for stack, samples in stacks:
+            out.append(_pulumi_samples(env.path, env.environment, stack, samples, ctx))
+    return out
+
+
+def _pulumi_samples(path: Path, environment: str, stack_name: str, samples: object,
+                    ctx: Context) -> Collected:
+    stack = environment
     if not isinstance(samples, list):
-        raise UsageRejected(f"{path} [metering]: must be a list of "
+        raise UsageRejected(f"{path} [{stack_name}.metering]: must be a list of "
                             "{tenant, meter, subject, quantity} objects")
     known = set(ctx.estate.slugs)
     rows = []
     day = ctx.sample_day
     for i, s in enumerate(samples):
-        where = f"{path} [metering[{i}]"
+        where = f"{path} [{stack_name}.metering[{i}]"
         if not isinstance(s, dict):
             raise UsageRejected(f"{where}]: must be an object with tenant, meter, quantity")
         extra = set(s) - {"tenant", "meter", "subject", "quantity"}

@@ -1,6 +1,6 @@
 """Runs of the platform stack on the real engine: preview, up and destroy (Automation API).
 
-    result = engine.run("preview", settings, RunOptions(stack="lab", tenants=("odder",)))
+    result = engine.run("preview", settings, RunOptions(stack="lab", scope="odder"))
 
 - the CLI: ``pulumi`` on PATH, else the build cached by scripts/install-pulumi.sh
   (``<cache>/pulumi/v*/bin``); missing → PulumiMissing naming the script;
@@ -13,9 +13,11 @@
 - the CrossGuard pack runs on every preview and up (mandatory violations fail the run);
 - a tenant filter becomes targets (the tenant's component and its children);
 - events become a per-tenant summary (create/update/replace/delete/same), policy
-  violations and exemptions; after ``up`` the outputs go to
-  ``<state>/pulumi/outputs-<stack>.json`` and the results store, applied changes to the
-  audit log.
+  violations and exemptions; after ``up`` the stack's outputs go to the platform outputs
+  artefact (``faellesdrift.platform_outputs``: ``<state>/pulumi/outputs-<environment>.json``)
+  and the results store, applied changes to the audit log;
+- a stack of the per-tenant layout (``RunOptions.scope``) runs in a workspace of its own
+  under ``<state>/pulumi/workspaces/`` (fleet.py runs many of them side by side).
 
 All environment goes to the CLI's subprocesses through the workspace; this
 process's own environment is never changed, so shards can run side by side.
@@ -23,8 +25,9 @@ process's own environment is never changed, so shards can run side by side.
 
 from __future__ import annotations
 
-import json
+import functools
 import os
+import random
 import re
 import secrets
 import shutil
@@ -36,7 +39,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from faellesdrift import audit, results
+from faellesdrift import audit, platform_outputs, results
 from faellesdrift.platform.args import SHARED_TENANT
 from faellesdrift.platform.errors import PlatformError, PulumiMissing
 from faellesdrift.platform.policies import EXEMPTED
@@ -44,7 +47,7 @@ from faellesdrift.platform.shared_services import TYPE as SHARED_TYPE
 from faellesdrift.platform.tenant_environment import TYPE as TENANT_TYPE
 from faellesdrift.settings import Settings
 
-Op = Literal["preview", "up", "destroy"]
+Op = Literal["preview", "up", "destroy", "drift"]  # drift: refresh --preview-only
 Progress = Callable[[str, int], None]  # (message, steps seen so far)
 
 PACK_LAUNCHER = Path("stacks/policy/pulumi-analyzer-policy-faellesdrift")
@@ -53,17 +56,35 @@ LAB_PASSPHRASE = "faellesdrift-lab"  # public: stack lab holds no secrets (Pulum
 INSTALL_HINT = ('build or find it with `export PATH="$(scripts/install-pulumi.sh | tail -1):'
                 '$PATH"` (see scripts/install-pulumi.sh)')
 COMMUNITY = "community"  # bucket for the stack, providers and shared services
+ALL = "all"  # the scope of a single-layout stack: the whole community
 _COUNTED = ("create", "update", "replace", "delete", "same")
+LOCKED = "the stack is currently locked"  # what Pulumi's file/S3/PostgreSQL backends say
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 
 @dataclass(frozen=True)
 class RunOptions:
+    """One stack run. With ``scope`` set the stack is ``<stack>.<scope>`` of the per-tenant
+    layout and runs in a workspace of its own (``workspace_dir``); without it ``stack`` is a
+    stack of the project directory itself (the single-stack layout)."""
+
     stack: str = LAB_STACK
     tenants: tuple[str, ...] = ()
     project_dir: Path | None = None  # holds Pulumi.yaml; default: the community root
     backend: str | None = None
     policy: bool = True
+    scope: str | None = None  # "shared" or a tenant slug: the per-tenant layout
+    shared_stack: str | None = None  # tenant stacks: the shared stack's fully qualified name
+    lock_wait: float = 0.0  # seconds to keep trying while another run holds the stack's lock
+
+    @property
+    def environment(self) -> str:
+        """The stack set's name: Pulumi.<environment>.yaml holds its configuration."""
+        return self.stack
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.stack}.{self.scope}" if self.scope else self.stack
 
 
 @dataclass
@@ -91,10 +112,12 @@ class RunResult:
     seconds: float = 0.0
     tenants: dict[str, TenantSummary] = field(default_factory=dict)
     violations: list[dict[str, Any]] = field(default_factory=list)
+    drift: list[dict[str, Any]] = field(default_factory=list)  # objects changed outside Pulumi
     exempted: list[dict[str, Any]] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     outputs_file: str | None = None
     error: str | None = None
+    waited: int = 0  # times the stack was found locked by another run and tried again
 
     def tenant(self, slug: str) -> TenantSummary:
         return self.tenants.setdefault(slug, TenantSummary())
@@ -109,8 +132,8 @@ class RunResult:
             "seconds": round(self.seconds, 1), "totals": self.totals,
             "tenants": {s: {**asdict(t), "changes": t.changes}
                         for s, t in sorted(self.tenants.items())},
-            "violations": self.violations, "exempted": self.exempted,
-            "outputs_file": self.outputs_file, "error": self.error,
+            "violations": self.violations, "exempted": self.exempted, "drift": self.drift,
+            "outputs_file": self.outputs_file, "error": self.error, "waited": self.waited,
         }
 
 
@@ -159,11 +182,11 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(query=query))
 
 
-def passphrase_env(settings: Settings, stack: str) -> dict[str, str]:
+def passphrase_env(settings: Settings, environment: str) -> dict[str, str]:
     if os.environ.get("PULUMI_CONFIG_PASSPHRASE") is not None or \
             os.environ.get("PULUMI_CONFIG_PASSPHRASE_FILE"):
         return {}
-    if stack == LAB_STACK:
+    if environment == LAB_STACK:
         return {"PULUMI_CONFIG_PASSPHRASE": LAB_PASSPHRASE}
     path = settings.state_dir / "pulumi" / "passphrase"
     if not path.exists():
@@ -174,7 +197,7 @@ def passphrase_env(settings: Settings, stack: str) -> dict[str, str]:
     return {"PULUMI_CONFIG_PASSPHRASE_FILE": str(path)}
 
 
-def environment(settings: Settings, cli: Path, stack: str, backend: str) -> dict[str, str]:
+def environment(settings: Settings, cli: Path, env_name: str, backend: str) -> dict[str, str]:
     python = os.environ.get("PULUMI_PYTHON_CMD") or sys.executable
     path = os.pathsep.join([str(cli), str(Path(sys.executable).parent),
                             os.environ.get("PATH", "")])
@@ -182,34 +205,96 @@ def environment(settings: Settings, cli: Path, stack: str, backend: str) -> dict
         "PATH": path, "PULUMI_PYTHON_CMD": python, "PULUMI_BACKEND_URL": backend,
         "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         "FAELLESDRIFT_ROOT": str(settings.root), "FAELLESDRIFT_STATE": str(settings.state_dir),
-        **passphrase_env(settings, stack),
+        **passphrase_env(settings, env_name),
     }
     if backend.startswith("file://"):
         Path(backend.removeprefix("file://")).mkdir(parents=True, exist_ok=True)
     return env
 
 
+def workspace_dir(settings: Settings, stack_name: str) -> Path:
+    """Where a stack of the per-tenant layout keeps its own Pulumi.yaml and stack file."""
+    return settings.state_dir / "pulumi" / "workspaces" / stack_name
+
+
+def prepare_workspace(settings: Settings, project: Path, opts: RunOptions) -> Path:
+    """A directory of the stack's own: Pulumi.yaml (the project's, its ``main`` pointing back
+    to the program) and Pulumi.<env>.<scope>.yaml (the environment's configuration, the
+    stack's scope and shared stack, the environment's encryption salt or the one the stack
+    was created with). Parallel runs never share a workspace file."""
+    import yaml
+
+    work = workspace_dir(settings, opts.stack_name)
+    work.mkdir(parents=True, exist_ok=True)
+    source = yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
+    main = project / str(source.get("main") or ".")
+    source["main"] = os.path.relpath(main, work)
+    _write_if_changed(work / "Pulumi.yaml", yaml.safe_dump(source, sort_keys=False))
+
+    env_file = project / f"Pulumi.{opts.stack}.yaml"
+    env_config = {}
+    if env_file.is_file():
+        env_config = yaml.safe_load(env_file.read_text(encoding="utf-8")) or {}
+    stack_file = work / f"Pulumi.{opts.stack_name}.yaml"
+    current = {}
+    if stack_file.is_file():
+        current = yaml.safe_load(stack_file.read_text(encoding="utf-8")) or {}
+    config = dict(env_config.get("config") or {})
+    config["faellesdrift:scope"] = opts.scope  # the program's config namespace
+    if opts.shared_stack:
+        config["faellesdrift:sharedStack"] = opts.shared_stack
+    out: dict[str, Any] = {"config": config}
+    salt = env_config.get("encryptionsalt") or current.get("encryptionsalt")
+    if salt:
+        out["encryptionsalt"] = salt
+    _write_if_changed(stack_file, yaml.safe_dump(out, sort_keys=True))
+    return work
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+@functools.cache
+def pulumi_command(cli: Path) -> Any:
+    """The Automation API's handle on the CLI in ``cli`` (it runs `pulumi version` once when
+    made: one per process, shared by the stacks that run side by side)."""
+    from pulumi import automation as auto
+
+    return auto.PulumiCommand(root=str(cli.parent))
+
+
 def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], Path]:
     from pulumi import automation as auto
 
-    if not _STACK_NAME.match(opts.stack):
-        raise PlatformError(f"--stack {opts.stack!r}: use letters, digits, '-', '_' or '.'")
+    if not _STACK_NAME.match(opts.stack_name) or (opts.scope and "." in opts.stack):
+        raise PlatformError(f"--stack {opts.stack!r}: use letters, digits, '-' or '_'")
     project = (opts.project_dir or settings.root).resolve()
     if not (project / "Pulumi.yaml").is_file():
         raise PlatformError(f"no Pulumi.yaml in {project}: run inside the repository (the "
                             "Pulumi project is at its root)")
     cli = find_cli(settings)
     backend = backend_url(settings, opts.backend)
-    env = environment(settings, cli, opts.stack, backend)
-    command = auto.PulumiCommand(root=str(cli.parent))
+    env = environment(settings, cli, opts.environment, backend)
+    work = prepare_workspace(settings, project, opts) if opts.scope else project
+    command = pulumi_command(cli)
     try:
         stack = auto.create_or_select_stack(
-            stack_name=opts.stack, work_dir=str(project),
+            stack_name=opts.stack_name, work_dir=str(work),
             opts=auto.LocalWorkspaceOptions(pulumi_command=command, env_vars=env,
                                             secrets_provider="passphrase"))
     except auto.errors.CommandError as exc:
-        raise PlatformError(f"stack {opts.stack} on {redact(backend)}: "
-                            f"{_first_error(str(exc))}") from None
+        message = _first_error(str(exc))
+        if "incorrect passphrase" in message:
+            message += (f" (the encryptionsalt in Pulumi.{opts.stack}.yaml or in "
+                        f"{work / f'Pulumi.{opts.stack_name}.yaml'} was made with another "
+                        "passphrase than $PULUMI_CONFIG_PASSPHRASE(_FILE) or "
+                        f"{settings.state_dir / 'pulumi' / 'passphrase'}; use that one)")
+        raise PlatformError(f"stack {opts.stack_name} on {redact(backend)}: {message}") from None
     return stack, env, project
 
 
@@ -255,6 +340,8 @@ class _Events:
             meta = event.res_op_failed_event.metadata
             self.result.tenant(tenant_of(meta.urn, self.known)).failed.append(
                 f"{meta.urn.rpartition('::')[2]}: {meta.op.value} failed")
+        elif event.res_outputs_event is not None and self.result.op == "drift":
+            self._drift(event.res_outputs_event.metadata)
         elif event.diagnostic_event is not None:
             d = event.diagnostic_event
             message = _clean(d.message)
@@ -263,7 +350,11 @@ class _Events:
                     f"{d.urn.rpartition('::')[2]}: {message}")
 
     def _step(self, meta: Any) -> None:
-        if meta.type == "pulumi:pulumi:Stack" or meta.type.startswith("pulumi:providers:"):
+        if meta.type == "pulumi:pulumi:Stack":
+            if self.progress:
+                self.progress("running the program", self.steps)
+            return
+        if meta.type.startswith("pulumi:providers:"):
             return
         op = meta.op.value
         if op not in _COUNTED:
@@ -276,6 +367,18 @@ class _Events:
             self.progress(f"{op} {meta.urn.rpartition('::')[2]}", self.steps)
         elif self.progress and self.steps % 25 == 0:
             self.progress(f"{self.steps} resources checked", self.steps)
+
+    def _drift(self, meta: Any) -> None:
+        """A refresh step that found the object changed (update) or gone (delete)."""
+        op = meta.op.value
+        if op not in ("update", "delete") or meta.type == "pulumi:pulumi:Stack" or \
+                meta.type.startswith("pulumi:providers:"):
+            return
+        keys = sorted({str(k).split(".", 1)[0] for k in (meta.diffs or ())} - {"__provider"})
+        self.result.drift.append({
+            "tenant": tenant_of(meta.urn, self.known), "resource": meta.urn.rpartition("::")[2],
+            "type": meta.type.rpartition(":")[2], "status": "gone" if op == "delete" else "changed",
+            "keys": keys})
 
     def _policy(self, p: Any) -> None:
         slug = tenant_of(p.resource_urn, self.known)
@@ -294,6 +397,14 @@ class _Events:
             self.result.tenant(slug).violations.append(f"{p.policy_name}: {message}")
 
 
+def locked_by(text: str) -> str | None:
+    """Who holds the stack's lock, from the CLI's "currently locked" error; None otherwise."""
+    if LOCKED not in text:
+        return None
+    holders = [m.group(1) for m in re.finditer(r"created by (\S+ \(pid \d+\) at \S+)", text)]
+    return "; ".join(holders) if holders else "held by another update"
+
+
 def _clean(message: str) -> str:
     text = re.sub(r"\x1b\[[0-9;]*m|<\{%[^%]*%\}>", "", message or "")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -301,7 +412,7 @@ def _clean(message: str) -> str:
 
 
 def _first_error(text: str) -> str:
-    lines = [_clean(ln) for ln in text.splitlines()]
+    lines = [_clean(ln).removeprefix("stderr: ") for ln in text.splitlines()]
     errors = [ln for ln in lines if ln.lower().startswith("error:") and "update failed" not in ln
               and "preview failed" not in ln]
     if errors:
@@ -320,11 +431,11 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
 
     stack, env, project_dir = _stack(settings, opts)
     backend = env["PULUMI_BACKEND_URL"]
-    result = RunResult(op=op, stack=opts.stack, backend=redact(backend))
+    result = RunResult(op=op, stack=opts.stack_name, backend=redact(backend))
     events = _Events(result, set(known_tenants or ()), progress)
     project = stack.workspace.project_settings().name
     kwargs: dict[str, Any] = {"on_event": events, "color": "never"}
-    if opts.tenants:
+    if opts.tenants and not opts.scope:
         kwargs["target"] = targets(project, opts.stack, opts.tenants)
     if op in ("preview", "up") and opts.policy:
         pack = project_dir / PACK_LAUNCHER
@@ -333,35 +444,54 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
                                 "launcher); restore it from git")
         kwargs["policy_packs"] = [str(pack)]
     started = time.monotonic()
-    try:
-        if op == "preview":
-            stack.preview(**kwargs)
-        elif op == "up":
-            stack.up(**kwargs)
-        else:
-            _unprotect(stack, env, project_dir, opts, project)
-            stack.destroy(**kwargs)
-        result.ok = True
-    except auto.errors.CommandError as exc:
-        failed = [f"{slug}: {line}" for slug, t in sorted(result.tenants.items())
-                  for line in t.failed]
-        if result.violations:
-            result.error = (f"{len(result.violations)} mandatory policy violation(s) "
-                            f"blocked the {op}")
-        elif failed:
-            result.error = f"{len(failed)} resource error(s); first: {failed[0]}"
-        else:
-            result.error = _first_error(str(exc))
+    deadline = started + max(0.0, opts.lock_wait)
+    while True:
+        try:
+            if op == "preview":
+                stack.preview(**kwargs)
+            elif op == "drift":
+                stack.preview_refresh(**kwargs)
+            elif op == "up":
+                stack.up(**kwargs)
+            else:
+                _unprotect(stack, env, opts)
+                stack.destroy(**kwargs)
+            result.ok = True
+        except auto.errors.CommandError as exc:
+            lock = locked_by(str(exc))
+            if lock is not None and time.monotonic() < deadline:
+                result.waited += 1
+                result.tenants.clear()
+                result.violations.clear()
+                result.exempted.clear()
+                time.sleep(random.uniform(0.5, 2.0))
+                continue
+            failed = [f"{slug}: {line}" for slug, t in sorted(result.tenants.items())
+                      for line in t.failed]
+            if lock is not None:
+                result.error = (f"stack {opts.stack_name} is locked by another run ({lock}); "
+                                "wait for it to end (--lock-wait SECONDS waits) or, if that "
+                                f"run died, `pulumi cancel -s {opts.stack_name}`")
+            elif result.violations:
+                result.error = (f"{len(result.violations)} mandatory policy violation(s) "
+                                f"blocked the {op}")
+            elif failed:
+                result.error = f"{len(failed)} resource error(s); first: {failed[0]}"
+            else:
+                result.error = _first_error(str(exc))
+        break
     result.seconds = time.monotonic() - started
     if op in ("up", "destroy"):
         result.outputs = {k: (None if v.secret else v.value)
                           for k, v in stack.outputs().items()}
-        result.outputs_file = str(write_outputs(settings, opts.stack, result.outputs))
+        result.outputs_file = str(platform_outputs.write(
+            settings.state_dir, opts.environment,
+            platform_outputs.StackOutputs(opts.stack_name, opts.scope or ALL, result.outputs,
+                                          result.backend)))
     return result
 
 
-def _unprotect(stack: Any, env: dict[str, str], project_dir: Path, opts: RunOptions,
-               project: str) -> None:
+def _unprotect(stack: Any, env: dict[str, str], opts: RunOptions) -> None:
     """Before a deliberate destroy: lift `protect` from the resources it will delete."""
     resources = stack.export_stack().deployment.get("resources") or []
     wanted = set(opts.tenants)
@@ -369,25 +499,24 @@ def _unprotect(stack: Any, env: dict[str, str], project_dir: Path, opts: RunOpti
             (not wanted or tenant_of(r["urn"]) in wanted)]
     for urn in urns:
         stack.workspace.pulumi_command.run(
-            ["state", "unprotect", urn, "--yes", "--stack", opts.stack], str(project_dir), env)
-
-
-def write_outputs(settings: Settings, stack: str, outputs: dict[str, Any]) -> Path:
-    """``<state>/pulumi/outputs-<stack>.json``: what `pulumi stack output --json` prints."""
-    path = settings.state_dir / "pulumi" / f"outputs-{stack}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(outputs, indent=2, ensure_ascii=False, default=str) + "\n",
-                   encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+            ["state", "unprotect", urn, "--yes", "--stack", opts.stack_name],
+            stack.workspace.work_dir, env)
 
 
 def save(settings: Settings, result: RunResult, tenants: list[str]) -> None:
-    """Per-tenant results (pulumi.preview / pulumi.outputs) and, for changes, the audit log."""
+    """Per-tenant results (pulumi.preview / pulumi.outputs / pulumi.drift) and, for changes,
+    the audit log."""
+    if result.op == "drift":
+        results.save(settings, "pulumi.drift", {
+            "community": {"backend": result.backend},
+            "tenants": {slug: {"ok": result.ok, "stack": result.stack, "error": result.error,
+                               "drift": [d for d in result.drift if d["tenant"] == slug]}
+                        for slug in tenants}})
+        return
     kind = "pulumi.preview" if result.op == "preview" else "pulumi.outputs"
     tenant_outputs = result.outputs.get("tenants") or {}
-    payload: dict[str, Any] = {"community": {"stack": result.stack, "backend": result.backend},
+    payload: dict[str, Any] = {"community": {"stack": result.stack.partition(".")[0],
+                                             "backend": result.backend},
                                "tenants": {}}
     for slug in tenants:
         t = result.tenants.get(slug, TenantSummary())

@@ -235,6 +235,28 @@ def check_kept(ctx: Context, r: ResourceView) -> Iterator[Finding]:
                                        "protected", exempted_by=ex_id)
 
 
+def stack_scope(urn: str) -> tuple[str, str | None]:
+    """(stack, scope) from a URN: ``lab.odder`` -> ("lab.odder", "odder"); a stack of the
+    single-stack layout (no '.') has no scope."""
+    stack = urn.removeprefix("urn:pulumi:").split("::", 1)[0]
+    _, dot, scope = stack.partition(".")
+    return stack, (scope if dot else None)
+
+
+def check_stack_scope(ctx: Context, r: ResourceView) -> Iterator[Finding]:
+    if r.kind is None:
+        return
+    stack, scope = stack_scope(r.urn)
+    if scope is None:
+        return
+    owner = "the shared services" if scope == SHARED_TENANT else f"tenant {scope!r}"
+    if r.tenant != scope or not r.name.startswith(f"{scope}/"):
+        yield Finding("stack-scope", r.urn,
+                      f"{r.object}: {r.name} of tenant {r.tenant!r} in stack {stack}, which "
+                      f"holds only {owner}'s resources; move it to stack "
+                      f"{stack.partition('.')[0]}.{r.tenant or '<tenant>'}")
+
+
 def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Finding]:
     used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     where: dict[str, str] = {}
@@ -309,6 +331,10 @@ POLICIES: tuple[Policy, ...] = (
            "A resource kept by a local exception carries the exception id and is protected; "
            "an expired or unknown exception id is never honoured", "mandatory", "resource",
            check_kept),
+    Policy("stack-scope",
+           "A stack of the per-tenant layout (<environment>.<tenant>) names only its own "
+           "tenant's resources; <environment>.shared only the shared services",
+           "mandatory", "resource", check_stack_scope),
     Policy("compute-quota",
            "Each tenant's server placements stay within its compute quota (community.yaml)",
            "mandatory", "stack", check_quota),

@@ -8,6 +8,15 @@ Stack configuration (``faellesdrift:*`` in ``Pulumi.<stack>.yaml``):
   retainKept             resources kept by a local exception also survive deletion
                          (retain_on_delete; default true; the lab sets false so that
                          `destroy` cleans the lab)
+  scope                  which part of the community this stack holds: ``shared`` (the shared
+                         services), a tenant slug (that tenant's TenantEnvironment), or unset
+                         (every tenant and the shared services in one stack: the single-stack
+                         layout ``faellesdrift pulumi migrate`` moves from)
+  sharedStack            tenant stacks: the shared stack they read through a StackReference
+                         (``organization/<project>/<environment>.shared``); unset while it
+                         has never been applied
+
+``faellesdrift plan|apply`` set scope and sharedStack per stack (engine.stack_config).
 """
 
 from __future__ import annotations
@@ -18,7 +27,13 @@ from typing import Any
 
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate, load_estate
-from faellesdrift.platform.args import LabRealisation, TenantEnvironmentArgs, tenant_args
+from faellesdrift.model import NAME
+from faellesdrift.platform.args import (
+    SHARED_TENANT,
+    LabRealisation,
+    TenantEnvironmentArgs,
+    tenant_args,
+)
 from faellesdrift.platform.providers import TARGETS, Providers, for_target
 from faellesdrift.settings import Settings
 
@@ -30,6 +45,8 @@ class StackConfig:
     target: str = "record"
     lab_servers_per_tenant: int | None = DEFAULT_LAB_SERVERS  # None: every server
     retain_kept: bool = True
+    scope: str | None = None  # None: the whole community in one stack
+    shared_stack: str | None = None
 
     @classmethod
     def from_values(cls, values: Mapping[str, str | None]) -> StackConfig:
@@ -54,7 +71,11 @@ class StackConfig:
         if retain not in ("true", "false"):
             raise ConfigError(f"Pulumi.<stack>.yaml faellesdrift:retainKept: {retain!r}; use "
                               "true or false")
-        return cls(target, servers, retain == "true")
+        scope = values.get("scope") or None
+        if scope is not None and scope != SHARED_TENANT and not NAME.match(scope):
+            raise ConfigError(f"Pulumi.<stack>.yaml faellesdrift:scope: {scope!r}; use "
+                              f"{SHARED_TENANT!r} or a tenant slug")
+        return cls(target, servers, retain == "true", scope, values.get("sharedStack") or None)
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,22 @@ class Program:
             from faellesdrift.platform.providers.lab import LabTarget
             lab = LabTarget.from_env(settings.state_dir, settings.cache_dir)
         return cls(settings, config, estate, for_target(config.target, lab))
+
+    def tenants(self) -> tuple[str, ...]:
+        """The tenants this stack holds: its scope's tenant, none (shared), or every one."""
+        scope = self.config.scope
+        if scope is None:
+            return tuple(self.estate.slugs)
+        if scope == SHARED_TENANT:
+            return ()
+        if scope not in self.estate.slugs:
+            raise ConfigError(f"faellesdrift:scope {scope!r}: no tenants/{scope}.yaml (known: "
+                              f"{', '.join(self.estate.slugs)})")
+        return (scope,)
+
+    @property
+    def has_shared(self) -> bool:
+        return self.config.scope in (None, SHARED_TENANT)
 
     def tenant_args(self, slug: str) -> TenantEnvironmentArgs:
         real = lab_realisation(self.estate, slug, self.config.lab_servers_per_tenant) \

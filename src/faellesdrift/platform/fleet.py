@@ -1,0 +1,252 @@
+"""The per-tenant layout: a ``shared`` stack and one stack per tenant, run side by side.
+
+    run = fleet.run_fleet("up", settings, tenants, FleetOptions(environment="lab", parallel=4))
+    one = fleet.plan_tenant(settings, "odder")          # preview one tenant's stack only
+
+Stacks of environment ``E`` are ``E.shared`` (the shared services) and ``E.<tenant>``
+(that tenant's TenantEnvironment, reading the shared stack's outputs through a
+StackReference), all from the one program with the configuration of Pulumi.E.yaml.
+Each stack runs in a workspace of its own (engine.prepare_workspace), so parallel runs
+never share a workspace file, and locks only its own state.
+
+Order: ``up`` applies the shared stack first (a failed shared ``up`` skips the tenants:
+they depend on it), then the tenants, ``parallel`` at a time; ``preview`` and ``drift``
+put the shared stack first in the same queue (a preview reads only the shared stack's
+applied outputs); ``destroy`` runs the tenants first and the shared stack last. One
+tenant's failure never stops another's run: every stack gets a ``StackRun`` with its
+outcome.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from faellesdrift.errors import FaellesdriftError
+from faellesdrift.platform import engine
+from faellesdrift.platform.args import SHARED_TENANT
+from faellesdrift.platform.engine import Op, RunOptions, RunResult
+from faellesdrift.settings import Settings
+
+Outcome = Literal["ok", "failed", "skipped"]
+StackProgress = Callable[[str, str], None]  # (scope, message)
+DEFAULT_PARALLEL = 4
+ORGANIZATION = "organization"  # the only organisation of Pulumi's file/S3/PostgreSQL backends
+
+
+@dataclass(frozen=True)
+class FleetOptions:
+    environment: str = engine.LAB_STACK
+    parallel: int = DEFAULT_PARALLEL
+    backend: str | None = None
+    project_dir: Path | None = None
+    shared: bool = True  # run the shared stack too (before the tenants; last for destroy)
+    policy: bool = True
+    lock_wait: float = 0.0  # seconds a stack run waits while another run holds its lock
+
+
+@dataclass
+class StackRun:
+    """One stack's run: its scope (``shared`` or a tenant), outcome and engine result."""
+
+    scope: str
+    stack: str
+    outcome: Outcome = "skipped"
+    seconds: float = 0.0
+    result: RunResult | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    def summary(self) -> engine.TenantSummary:
+        """The run's counts of the stack's own tenant (shared: every resource it saw)."""
+        total = engine.TenantSummary()
+        if self.result is None:
+            return total
+        for t in self.result.tenants.values():
+            for k in ("create", "update", "replace", "delete", "same"):
+                setattr(total, k, getattr(total, k) + getattr(t, k))
+            total.failed += t.failed
+            total.violations += t.violations
+            total.exempted += t.exempted
+        return total
+
+    @property
+    def drift(self) -> list[dict[str, Any]]:
+        return list(self.result.drift) if self.result else []
+
+    def to_dict(self) -> dict[str, Any]:
+        s = self.summary()
+        return {"scope": self.scope, "stack": self.stack, "outcome": self.outcome,
+                "seconds": round(self.seconds, 1), "changes": s.changes,
+                "create": s.create, "update": s.update, "replace": s.replace,
+                "delete": s.delete, "same": s.same, "violations": s.violations,
+                "exempted": s.exempted, "failed": s.failed, "error": self.error,
+                "drift": self.drift,
+                "outputs_file": self.result.outputs_file if self.result else None}
+
+
+@dataclass
+class FleetResult:
+    op: str
+    environment: str
+    backend: str
+    parallel: int
+    runs: list[StackRun] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.runs)
+
+    @property
+    def failed(self) -> list[StackRun]:
+        return [r for r in self.runs if not r.ok]
+
+    @property
+    def changes(self) -> int:
+        return sum(r.summary().changes for r in self.runs)
+
+    @property
+    def drift(self) -> list[dict[str, Any]]:
+        return [d for r in self.runs for d in r.drift]
+
+    def run(self, scope: str) -> StackRun | None:
+        return next((r for r in self.runs if r.scope == scope), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "environment": self.environment, "backend": self.backend,
+                "parallel": self.parallel, "ok": self.ok, "seconds": round(self.seconds, 1),
+                "changes": self.changes, "drift": len(self.drift),
+                "stacks": {r.scope: r.to_dict() for r in self.runs}}
+
+
+def stack_name(environment: str, scope: str) -> str:
+    return f"{environment}.{scope}"
+
+
+def shared_reference(settings: Settings, opts: FleetOptions) -> str:
+    """The shared stack's fully qualified name, as a StackReference names it."""
+    import yaml
+
+    project = (opts.project_dir or settings.root).resolve() / "Pulumi.yaml"
+    try:
+        name = (yaml.safe_load(project.read_text(encoding="utf-8")) or {}).get("name")
+    except (OSError, yaml.YAMLError) as exc:
+        raise engine.PlatformError(f"{project}: cannot be read ({exc}); restore it from git"
+                                   ) from None
+    return f"{ORGANIZATION}/{name or 'faellesdrift'}/{stack_name(opts.environment, SHARED_TENANT)}"
+
+
+def _options(settings: Settings, opts: FleetOptions, scope: str) -> RunOptions:
+    return RunOptions(stack=opts.environment, project_dir=opts.project_dir,
+                      backend=opts.backend, policy=opts.policy, scope=scope,
+                      lock_wait=opts.lock_wait,
+                      shared_stack=None if scope == SHARED_TENANT
+                      else shared_reference(settings, opts))
+
+
+def run_stack(op: Op, settings: Settings, opts: FleetOptions, scope: str, *,
+              known: set[str], progress: StackProgress | None = None,
+              save: bool = True) -> StackRun:
+    """One stack of the layout (``shared`` or a tenant); failures are in the StackRun."""
+    run = StackRun(scope, stack_name(opts.environment, scope))
+    started = time.monotonic()
+
+    def step(message: str, _steps: int) -> None:
+        if progress:
+            progress(scope, message)
+
+    try:
+        run.result = engine.run(op, settings, _options(settings, opts, scope),
+                                known_tenants=known, progress=step)
+        run.outcome = "ok" if run.result.ok else "failed"
+        run.error = run.result.error
+        if save:
+            engine.save(settings, run.result, [] if scope == SHARED_TENANT else [scope])
+    except FaellesdriftError as exc:
+        run.outcome, run.error = "failed", str(exc)
+    except Exception as exc:  # noqa: BLE001 - one stack's crash is that stack's failure
+        run.outcome, run.error = "failed", f"{exc.__class__.__name__}: {exc}"
+    run.seconds = time.monotonic() - started
+    if progress:
+        progress(scope, f"{run.outcome} in {run.seconds:.1f} s")
+    return run
+
+
+def ensure_shared(settings: Settings, opts: FleetOptions) -> None:
+    """Make sure the shared stack exists (empty until applied), so that tenant stacks'
+    StackReference resolves when only tenants are planned."""
+    engine._stack(settings, _options(settings, opts, SHARED_TENANT))
+
+
+def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOptions, *,
+              known: set[str] | None = None,
+              progress: StackProgress | None = None) -> FleetResult:
+    """The shared stack and the tenants' stacks, in order, ``opts.parallel`` tenants at once.
+
+    Raises PlatformError/PulumiMissing only when nothing can start (no CLI, no project).
+    """
+    if opts.parallel < 1:
+        raise engine.PlatformError(f"--parallel {opts.parallel}: use 1 or more")
+    engine.find_cli(settings)  # a missing CLI is one error, not one per tenant
+    known = set(known if known is not None else tenants)
+    result = FleetResult(op, opts.environment,
+                         engine.redact(engine.backend_url(settings, opts.backend)), opts.parallel)
+    started = time.monotonic()
+
+    def shared() -> StackRun:
+        return run_stack(op, settings, opts, SHARED_TENANT, known=known, progress=progress)
+
+    shared_run: StackRun | None = None
+    side_by_side = list(tenants)
+    if opts.shared and op == "up":  # the tenants' stacks read what the shared stack made
+        shared_run = shared()
+        result.runs.append(shared_run)
+    elif op in ("preview", "up") and tenants:
+        ensure_shared(settings, opts)  # exists for the tenants' StackReference
+    if opts.shared and op in ("preview", "drift"):
+        side_by_side.insert(0, SHARED_TENANT)  # nothing depends on it: first in the queue
+
+    if shared_run is not None and not shared_run.ok:  # an up: the tenants depend on it
+        for slug in tenants:
+            result.runs.append(StackRun(slug, stack_name(opts.environment, slug), "skipped",
+                                        error=f"not applied: the shared stack failed "
+                                              f"({shared_run.error})"))
+    elif side_by_side:
+        with ThreadPoolExecutor(max_workers=min(opts.parallel, len(side_by_side)),
+                                thread_name_prefix="stack") as pool:
+            futures = [pool.submit(run_stack, op, settings, opts, scope, known=known,
+                                   progress=progress) for scope in side_by_side]
+            result.runs += [f.result() for f in futures]
+
+    if opts.shared and op == "destroy":
+        if any(not r.ok for r in result.runs):
+            result.runs.append(StackRun(SHARED_TENANT, stack_name(opts.environment,
+                                                                  SHARED_TENANT), "skipped",
+                                        error="not destroyed: a tenant stack still holds "
+                                              "resources that depend on it"))
+        else:
+            result.runs.append(shared())
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def plan_tenant(settings: Settings, tenant: str, *, environment: str = engine.LAB_STACK,
+                backend: str | None = None, project_dir: Path | None = None,
+                known: set[str] | None = None) -> StackRun:
+    """Preview only tenant ``tenant``'s stack with the policy pack (for review flows).
+
+    Changes nothing but the stack's existence; the result is in the StackRun (outcome,
+    counts, violations, error) and in the results store (``pulumi.preview``).
+    """
+    opts = FleetOptions(environment=environment, backend=backend, project_dir=project_dir,
+                        shared=False)
+    ensure_shared(settings, opts)
+    return run_stack("preview", settings, opts, tenant, known=known or {tenant})
