@@ -76,15 +76,11 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
     (``outputs`` only after an apply); ``community`` may hold
     ``{"stack": ..., "backend": "file://..."}``.
 
-``settlement`` — ``faellesdrift bill --compare --period P`` (metering)
-    ``community``: ``{"period": "2026-11" | "2026-Q4" | "2026", "currency": "DKK",
-    "mode": "showback" | "chargeback", "model": "<settlement.default_model>",
-    "total_dkk": amount}``; tenant entry: ``{"generated_at", "period",
-    "population": int, "amounts": {"<model>": amount, ...},
-    "by_pool": {"<model>": {"<pool>": amount, ...}, ...}}`` (``by_pool`` optional).
-    Amounts are numbers or decimal strings ("1234.50"); models are those of
-    ``faellesdrift.model.MODEL_NAMES``. The same period under every model, so
-    reports show who gains and who loses.
+``settlement`` — ``faellesdrift bill --compare --period P`` and ``bill close`` (metering)
+    A typed artefact: ``faellesdrift.settlement_result`` holds its shape (the period,
+    closed or estimate, every model's amount per tenant with its components, pools,
+    basis and ``--explain`` reasons, and every closed month's statement), its writer
+    (``SettlementResult.to_payload``) and its reader (``settlement_result.read``).
 
 ``lab.status`` — ``faellesdrift lab up|status``
     ``{"generated_at", "ok": bool, "hosts": [{"host", "kind": "server" |
@@ -94,6 +90,11 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
 ``meter.collect`` — ``faellesdrift meter collect``
     ``{"generated_at", "ok": bool, "period", "rows": int,
     "meters": {"server.vcpu": float, ...}}``.
+
+History: for ``network.compliance`` and ``servers.verify`` every save also appends one
+line to ``<state>/results/history/<kind>.jsonl`` (each saved tenant's hosts, checked
+and compliant counts); ``history(settings, kind, slug)`` reads a tenant's last runs, so
+reports show compliance over time.
 
 A new kind is a new entry in ``KINDS`` and a paragraph here; ``save`` accepts
 any well-formed kind name (lowercase words joined by dots) so an adapter can
@@ -263,8 +264,69 @@ def save(settings: Settings, kind: str, payload: dict) -> Path:
             # Keep the unreadable file for a person to look at; this run starts a new one.
             os.replace(path, path.with_name(f"{path.name}.corrupt-{now().replace(':', '')}"))
             current = None
-        _write_atomic(path, merge(current, payload, kind=kind))
+        merged = merge(current, payload, kind=kind)
+        _write_atomic(path, merged)
+        if kind in HISTORY_KINDS:
+            _append_history(settings, kind, merged["generated_at"], payload)
     return path
+
+
+#: kinds whose per-tenant compliance is also kept over time (one line per save)
+HISTORY_KINDS = ("network.compliance", "servers.verify")
+HISTORY_KEPT = 400  # lines per kind: a year of daily runs and then some
+
+
+def history_path(settings: Settings, kind: str) -> Path:
+    return results_dir(settings) / "history" / f"{kind}.jsonl"
+
+
+def _append_history(settings: Settings, kind: str, at: str, payload: dict) -> None:
+    """One line per save: each saved tenant's hosts, how many were checked and compliant."""
+    tenants = {}
+    for slug, entry in payload.get("tenants", {}).items():
+        hosts = [h for h in entry.get("hosts") or [] if isinstance(h, dict)]
+        tenants[slug] = {"hosts": len(hosts),
+                         "checked": sum(h.get("compliant") is not None for h in hosts),
+                         "compliant": sum(h.get("compliant") is True for h in hosts)}
+    path = history_path(settings, kind)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    lines = lines[-(HISTORY_KEPT - 1):] + [json.dumps({"at": at, "tenants": tenants},
+                                                      sort_keys=True)]
+    _write_atomic_text(path, "\n".join(lines) + "\n")
+
+
+def _write_atomic_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def history(settings: Settings, kind: str, slug: str, limit: int = 12) -> list[dict]:
+    """The tenant's last ``limit`` saved runs of ``kind``, oldest first:
+    ``{"at", "hosts", "checked", "compliant"}``. A line that does not parse is skipped."""
+    path = history_path(settings, kind)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    out = []
+    for line in lines:
+        try:
+            data = json.loads(line)
+            entry = data["tenants"][slug]
+            out.append({"at": str(data["at"]), "hosts": int(entry["hosts"]),
+                        "checked": int(entry["checked"]),
+                        "compliant": int(entry["compliant"])})
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out[-limit:]
 
 
 def load(settings: Settings, kind: str) -> dict | None:

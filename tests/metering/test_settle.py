@@ -298,14 +298,27 @@ def test_hybrid_charges_the_fixed_part_only_for_pools_taken(estate: Estate) -> N
 
 
 def test_the_sample_bills_nobody_before_go_live(estate: Estate) -> None:
-    # every sample tenant goes live in December 2026 or later
-    cmp = compare(estate, NOV, [])
+    # the first sample tenant goes live on 2026-11-01 (Aarhus); October bills nobody
+    cmp = compare(estate, Period.parse("2026-10"), [])
     for bill in cmp.bills.values():
         assert bill.total_ore == 0 and all(t.amount_ore == 0 for t in bill.tenants)
         assert set(bill.unbilled_ore) == set(estate.standards.settlement.pools)
     assert "consumption" in cmp.bills  # nothing to split is not an error
     viborg = cmp.bills["per_capita"].tenant("viborg")  # go-live 2027-03-01
     assert viborg.basis == "not live (go-live 2027-03-01)"
+
+
+def test_the_sample_bills_aarhus_alone_in_november(estate: Estate) -> None:
+    # Aarhus is live since 2026-11-01, every other sample tenant from December or later:
+    # it takes every pool but backup (kept locally), and pays all of them
+    bill = settle(estate, NOV, [], "per_capita")
+    aarhus = bill.tenant("aarhus")
+    assert aarhus.basis == "live since 2026-11-01"
+    assert set(bill.unbilled_ore) == {"backup"}
+    assert aarhus.amount_ore == bill.total_ore == sum(bill.pools_ore.values()) > 0
+    assert all(t.amount_ore == 0 for t in bill.tenants if t.slug != "aarhus")
+    assert any("goes live 2026-12-08 — not billed before then" in ln.text
+               for ln in bill.tenant("randers").lines)
 
 
 def test_a_pool_nobody_takes_is_named_not_billed(estate: Estate) -> None:

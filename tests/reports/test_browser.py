@@ -145,3 +145,32 @@ def test_the_console_check_catches_errors(settings, browser, tmp_path):
     problems = " | ".join(page.settle())
     assert "boom" in problems and "undefined_function" in problems
     assert "missing.js" in problems
+
+
+@pytest.mark.parametrize("lang", ["da", "en"])
+def test_the_statement_prints_on_one_a4_page(settings, browser, lang):
+    """Chromium's print-to-PDF of a municipality's statement: one A4 page, no console errors."""
+    import base64
+
+    from faellesdrift import results
+    from tests.reports.test_statements import settlement
+
+    results.save(settings, "settlement", settlement().to_payload())
+    site = build_site(settings, today=TODAY, lang=lang)
+    page = Page(browser)
+    page.goto((site.directory / "statements" / "odder.html").as_uri())
+    pdf = base64.b64decode(page.send("Page.printToPDF", {
+        "preferCSSPageSize": True, "printBackground": True,
+        "displayHeaderFooter": False})["data"])
+    assert page.settle() == []
+    out = site.directory / "screenshots" / f"statement-odder-{lang}.pdf"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(pdf)
+    assert pdf.startswith(b"%PDF")
+    pages = re.findall(rb"/Type\s*/Page(?!s)", pdf)
+    assert len(pages) == 1, f"{out}: {len(pages)} pages, want 1"
+    box = re.search(rb"/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)\s*\]", pdf)
+    assert box and (round(float(box[1])), round(float(box[2]))) == (595, 842)  # A4 in points
+    text = page.evaluate("document.body.innerText")
+    assert ("Opgørelse af udgifter" if lang == "da" else "Statement of shared operations") \
+        in text

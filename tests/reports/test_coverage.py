@@ -87,8 +87,8 @@ def test_matrix_counts_who_runs_what(sample_root):
     estate = load_estate(sample_root, TODAY)
     rows = {r.service: r for r in matrix(estate.tenants, gaps(estate.tenants, TODAY), TODAY)}
     assert [r for r in rows] == list(ORDER)
-    # before any go-live nothing is shared yet: every shared service is still planned
-    assert rows["servers"].nobody and len(rows["servers"].planned) == 9
+    # only Aarhus is live (since 2026-11-01): every other shared service is still planned
+    assert rows["servers"].shared == ("aarhus",) and len(rows["servers"].planned) == 8
     assert rows["endpoints"].nobody and len(rows["endpoints"].planned) == 9
     assert rows["identities"].gaps == 3
     later = date(2027, 6, 1)  # after every sample go-live

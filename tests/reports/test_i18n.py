@@ -125,4 +125,4 @@ def test_the_report_command_is_danish_by_default_and_stays_english_itself(settin
     index = (settings.state_dir / "reports" / "index.html").read_text(encoding="utf-8")
     assert '<html lang="da">' in index
     result = runner.invoke(app, ["report", "--root", str(settings.root), "--lang", "sv"])
-    assert result.exit_code == 1 and "--lang 'sv' is not a report language" in result.output
+    assert result.exit_code == 2 and "--lang 'sv' is not a report language" in result.output

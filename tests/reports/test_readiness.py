@@ -11,6 +11,7 @@ from faellesdrift.reports.inputs import gather
 from faellesdrift.reports.readiness import (
     CRITERIA,
     DEADLINE,
+    baseline_servers,
     days_left,
     readiness,
     waves,
@@ -43,8 +44,10 @@ def test_sample_without_results_scores_definition_and_exceptions(settings):
     items = _by_slug(settings)
     assert len(items) == 9
     # valid file (20) + exceptions: all active (10), one expiring (5), one expired (0, and
-    # the file is in error); the hardware lease ends after every target
-    want = {slug: 30 for slug in items} | {"viborg": 25, "samsoe": 0}
+    # the file is in error); contracts (10) only where every contract ends before the
+    # go-live (Aarhus, Horsens): elsewhere a lease or a firewall contract runs past it
+    want = {slug: 30 for slug in items} | {"aarhus": 40, "horsens": 40, "viborg": 25,
+                                          "samsoe": 0}
     assert {slug: r.score for slug, r in items.items()} == want
     for r in items.values():
         assert not r.ready
@@ -53,7 +56,10 @@ def test_sample_without_results_scores_definition_and_exceptions(settings):
         want = ("No network compliance run yet — run "
                 f"`faellesdrift network compliance --tenant {r.slug}`")
         assert net.outcome.missing == (want,)
-        assert _check(r, "contracts").outcome.fraction == 0.0
+        assert _check(r, "contracts").outcome.fraction == (
+            1.0 if r.slug in ("aarhus", "horsens") else 0.0)
+    assert "2 of 2 local contract(s) end after the go-live" in _check(
+        items["odder"], "contracts").outcome.detail
 
 
 def test_fixture_results_give_compliance_percentages(with_results):
@@ -63,8 +69,9 @@ def test_fixture_results_give_compliance_percentages(with_results):
     devices = len(odd.tenant.network_devices)
     assert odd.network is not None and len(odd.network.expected) == devices
     assert odd.network_pct == pytest.approx(100 * (devices - 1) / devices)
-    assert odd.server_pct == pytest.approx(100 * (len(odd.tenant.servers) - 1)
-                                           / len(odd.tenant.servers))
+    linux = baseline_servers(odd.tenant)  # Windows servers are inventory, never verified
+    assert len(linux) < len(odd.tenant.servers) and odd.servers.expected == tuple(linux)
+    assert odd.server_pct == pytest.approx(100 * (len(linux) - 1) / len(linux))
     assert _check(odd, "verification").met  # every server reached and checked
     assert any("odd-acce03: not compliant with net.aaa.tacacs" in m for m in odd.missing)
 
@@ -114,19 +121,20 @@ def test_an_invalid_tenant_file_loses_the_definition_points_and_says_why(setting
 def test_waves_group_by_wave_and_flag_late_and_due_soon(settings):
     _edit(settings.root, "randers", "target: 2026-12-08", "target: 2026-11-20")
     items = _by_slug(settings)
-    assert items["aarhus"].status == "due soon"  # 4 days, not ready
+    assert items["aarhus"].status == "late"  # live since 1 November, not ready
+    assert items["horsens"].status == "late"  # 2027-02-15 is after the deadline
     assert items["randers"].status == "late" and "passed 7 days ago" in items[
         "randers"].status_reason
     assert items["silkeborg"].status == "late"  # 2027-02-01 is after the deadline
     assert "after the deadline 1 January 2027 (31 days late)" in items["silkeborg"].status_reason
     ws = waves(list(items.values()))
     assert [w.number for w in ws] == [1, 2, 3]
-    assert [r.slug for r in ws[0].tenants] == ["randers", "aarhus"]  # by target date
-    assert ws[0].first_target == date(2026, 11, 20) and len(ws[2].late) == 4
+    assert [r.slug for r in ws[0].tenants] == ["aarhus", "randers"]  # by target date
+    assert ws[0].first_target == date(2026, 11, 1) and len(ws[2].late) == 4
 
 
 def test_an_on_track_tenant(settings):
-    _edit(settings.root, "aarhus", "target: 2026-12-01", "target: 2026-12-31")
+    _edit(settings.root, "aarhus", "target: 2026-11-01", "target: 2026-12-31")
     r = _by_slug(settings, today=date(2026, 10, 1))["aarhus"]
     assert r.status == "on track" and r.days_to_target == 91
 

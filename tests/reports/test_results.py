@@ -106,8 +106,29 @@ def test_a_corrupt_file_is_a_clear_error_on_load_and_set_aside_on_save(settings)
 def test_writes_are_atomic_and_leave_no_temporary_files(settings):
     results.save(settings, "network.compliance", {"tenants": {"odder": {"hosts": []}}})
     names = sorted(p.name for p in results.results_dir(settings).iterdir())
-    assert names == [".network.compliance.json.lock", "network.compliance.json"]
+    assert names == [".network.compliance.json.lock", "history", "network.compliance.json"]
     json.loads((results.results_dir(settings) / "network.compliance.json").read_text())
+    assert [p.name for p in (results.results_dir(settings) / "history").iterdir()] == [
+        "network.compliance.jsonl"]
+
+
+def test_compliance_results_are_kept_over_time_per_tenant(settings, monkeypatch):
+    def host(name, ok):
+        return {"host": name, "status": "ok", "compliant": ok}
+
+    for day, odder in (("2026-11-25", [host("a", False), host("b", True)]),
+                       ("2026-11-26", [host("a", True), host("b", True)])):
+        monkeypatch.setattr(results, "now", lambda d=day: f"{d}T08:00:00+00:00")
+        results.save(settings, "network.compliance", {"tenants": {"odder": {"hosts": odder}}})
+    results.save(settings, "network.compliance",  # a shard without odder: not a point for it
+                 {"tenants": {"aarhus": {"hosts": [host("x", None)]}}})
+    assert results.history(settings, "network.compliance", "odder") == [
+        {"at": "2026-11-25T08:00:00+00:00", "hosts": 2, "checked": 2, "compliant": 1},
+        {"at": "2026-11-26T08:00:00+00:00", "hosts": 2, "checked": 2, "compliant": 2}]
+    assert results.history(settings, "network.compliance", "aarhus")[0]["checked"] == 0
+    assert results.history(settings, "servers.verify", "odder") == []
+    assert results.history(settings, "network.compliance", "odder", limit=1)[0][
+        "compliant"] == 2
 
 
 def test_concurrent_shards_all_land(settings):

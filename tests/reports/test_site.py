@@ -235,7 +235,7 @@ def test_report_command_prints_where_the_index_is(settings, monkeypatch):
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["index"] == str(settings.root / "out" / "index.html")
     result = runner.invoke(app, ["report", "--root", str(settings.root), "--model", "x"])
-    assert result.exit_code == 1 and "--model 'x' is not an allocation model" in result.output
+    assert result.exit_code == 2 and "--model 'x' is not an allocation model" in result.output
 
 
 @pytest.mark.parametrize("lang", ["da", "en"])

@@ -42,7 +42,7 @@ from faellesdrift.metering.settle import (
     Usage,
     dkk,
 )
-from faellesdrift.metering.statements import bill_for, close, compare_for
+from faellesdrift.metering.statements import bill_for, close, closed_bills, compare_for
 from faellesdrift.metering.store import DB_ENV, Store, open_store, resolve_url
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
@@ -69,10 +69,11 @@ def _setup(root: Path | None, today: str | None) -> tuple[Settings, Estate]:
 
 
 def _period(raw: str | None, estate: Estate) -> Period:
+    """The --period (or month) argument; one that does not parse is bad usage (exit 2)."""
     try:
         return Period.parse(raw) if raw else Period.month_of(estate.today)
     except FaellesdriftError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail(str(exc), 2) from None
 
 
 def _store(db: str | None, settings: Settings) -> Store:
@@ -89,6 +90,23 @@ def _save(settings: Settings, kind: str, payload: dict) -> None:
     except (OSError, FaellesdriftError) as exc:
         err_console.print(f"[yellow]warning:[/] the {kind} results for the reports were not "
                           f"saved: {exc}", highlight=False)
+
+
+def _save_settlement(settings: Settings, estate: Estate, store: Store, cmp: Comparison,
+                     default_model: str) -> None:
+    """Hand the comparison, its components and reasons, and every closed month to the reports."""
+    if not cmp.bills:
+        return
+    try:
+        closed = closed_bills(store)
+        usage = _usage_by_tenant(store.rollup(cmp.period.months), estate, cmp.period,
+                                 estate.slugs)
+    except FaellesdriftError as exc:
+        err_console.print(f"[yellow]warning:[/] the settlement results for the reports were "
+                          f"not saved: {exc}", highlight=False)
+        return
+    _save(settings, "settlement", settlement_payload(cmp, default_model, closed=closed,
+                                                     usage=usage))
 
 
 def _usage_by_tenant(rollup: list, estate: Estate, p: Period, slugs) -> dict[str, dict]:
@@ -291,6 +309,18 @@ LocaleOpt = Annotated[str, typer.Option(
                      "comma, UTF-8 with BOM, as Danish Excel reads it).")]
 
 
+def _usage_first(period: str | None, model: str | None) -> None:
+    """A --period or --model that can never work is bad usage (exit 2), found before the
+    tenant files are read."""
+    if period is not None:
+        try:
+            Period.parse(period)
+        except FaellesdriftError as exc:
+            raise fail(str(exc), 2) from None
+    if model is not None and model not in MODELS:
+        raise fail(f"--model {model!r} is not a model; use one of: {', '.join(MODELS)}", 2)
+
+
 def _model(estate: Estate, model: str | None) -> str:
     settlement = estate.standards.settlement
     name = model or (settlement.default_model if settlement else "per_capita")
@@ -347,6 +377,7 @@ def bill_cmd(
         raise fail(f"--locale {locale!r}: use one of {', '.join(LOCALES)}", 2)
     if model and compare_all:
         raise fail("use --model NAME or --compare, not both", 2)
+    _usage_first(period, model)
     settings, estate = _setup(root, today)
     p = _period(period, estate)
     name = _model(estate, model)
@@ -358,12 +389,12 @@ def bill_cmd(
                                      if compare_all else
                                      bill_for(estate, store, p, model and name,
                                               showback=showback))
+        if isinstance(result, Comparison):
+            _save_settlement(settings, estate, store, result, name)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
     finally:
         store.close()
-    if isinstance(result, Comparison) and result.bills:
-        _save(settings, "settlement", settlement_payload(result, name))
     written: list[Path] = []
     if export_fmt is not None:
         target = export_dir or settings.state_dir / "exports"
@@ -401,12 +432,19 @@ def bill_close(
     """Close a month that has ended: one immutable statement per tenant, in the store and
     the audit log. Later changes never alter it; they become corrections in the next
     open month."""
+    _usage_first(month, model)
     settings, estate = _setup(root, today)
     p = _period(month, estate)
     name = _model(estate, model)
     store = _store(db, settings)
     try:
         bill = close(estate, store, p, name, settings.audit_log, showback=showback)
+        try:  # the reports show the month as closed from now on
+            _save_settlement(settings, estate, store, compare_for(estate, store, p,
+                                                                  showback=showback), name)
+        except FaellesdriftError as exc:
+            err_console.print(f"[yellow]warning:[/] the settlement results for the reports "
+                              f"were not saved: {exc}", highlight=False)
     except FaellesdriftError as exc:
         raise fail(str(exc), 1) from None
     finally:

@@ -13,11 +13,20 @@ import csv
 import io
 import json
 import os
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from faellesdrift.metering.settle import BASELINE, COMPONENTS, Bill, Comparison
+from faellesdrift.metering.settle import BASELINE, COMPONENTS, Bill, Comparison, TenantAmount
+from faellesdrift.settlement_result import (
+    ClosedStatement,
+    Correction,
+    MonthState,
+    Reason,
+    SettlementResult,
+    TenantSettlement,
+)
 
 LOCALES = ("en", "da")
 
@@ -81,28 +90,82 @@ def comparison_dict(cmp: Comparison, lines: bool = False) -> dict[str, Any]:
     }
 
 
-def settlement_payload(cmp: Comparison, default_model: str) -> dict[str, Any]:
-    """The comparison as a ``settlement`` payload (faellesdrift.results) for the reports.
+def _reasons(t: TenantAmount) -> list[Reason]:
+    return [Reason(ln.pool, ln.component, ln.text.strip(),
+                   None if ln.amount_ore is None else Decimal(money(ln.amount_ore)))
+            for ln in t.lines]
 
-    Every tenant of the bills gets an entry with its amount under each model that
-    settled (exact decimal strings); ``community`` names the period, the mode and the
-    default model, whose total is ``total_dkk`` (every model spreads the same pools).
+
+def _components(t: TenantAmount) -> dict[str, Decimal]:
+    return {k: Decimal(money(v)) for k, v in t.by_component.items()}
+
+
+def _pools(t: TenantAmount) -> dict[str, Decimal]:
+    return {p: Decimal(money(v)) for p, v in t.by_pool.items()}
+
+
+def closed_statement(bill: Bill, t: TenantAmount, record: Mapping[str, Any]) -> ClosedStatement:
+    """One tenant's statement of a closed month, as the reports read it."""
+    return ClosedStatement(
+        bill.period.id, bill.model, bill.mode, Decimal(money(t.amount_ore)), _components(t),
+        _pools(t), tuple(_reasons(t)),
+        tuple(Correction(c.for_period, Decimal(money(c.amount_ore)), c.what)
+              for c in t.corrections),
+        t.basis, str(record.get("closed_at") or ""), str(record.get("who") or ""), t.sha256)
+
+
+def settlement_result(cmp: Comparison, default_model: str, *,
+                      closed: Sequence[tuple[Bill, Mapping[str, Any]]] = (),
+                      usage: Mapping[str, Mapping[str, float]] | None = None
+                      ) -> SettlementResult:
+    """The comparison and the closed months as the typed ``settlement`` result for the reports.
+
+    Every tenant of the bills gets its amount under each model that settled, split into
+    components and pools, with the ``--explain`` reasons; ``closed`` are the store's
+    closed months (bill, close record), oldest first, read from their statements.
+    The period is ``closed`` when it is one of them, else an ``estimate``.
     """
+    closed_ids = {b.period.id for b, _ in closed}
+    state = "closed" if cmp.period.id in closed_ids else "estimate"
     tenants: dict[str, dict[str, Any]] = {}
     for name, bill in cmp.bills.items():
         for t in bill.tenants:
-            entry = tenants.setdefault(t.slug, {"period": cmp.period.id,
-                                                "population": t.population,
-                                                "amounts": {}, "by_pool": {}})
-            entry["amounts"][name] = money(t.amount_ore)
-            entry["by_pool"][name] = {p: money(v) for p, v in t.by_pool.items()}
+            e = tenants.setdefault(t.slug, {"population": t.population, "basis": t.basis,
+                                            "amounts": {}, "by_pool": {}, "components": {},
+                                            "reasons": {}})
+            e["amounts"][name] = Decimal(money(t.amount_ore))
+            e["by_pool"][name] = _pools(t)
+            e["components"][name] = _components(t)
+            e["reasons"][name] = tuple(_reasons(t))
+    statements: dict[str, list[ClosedStatement]] = {}
+    for bill, record in closed:
+        for t in bill.tenants:
+            statements.setdefault(t.slug, []).append(closed_statement(bill, t, record))
+    usage = usage or {}
+    entries = {
+        slug: TenantSettlement(
+            cmp.period.id, state, e["population"], e["amounts"], e["by_pool"],
+            e["components"], e["reasons"],
+            {m: Decimal(str(q)) for m, q in (usage.get(slug) or {}).items()}, e["basis"],
+            tuple(statements.get(slug, ())))
+        for slug, e in tenants.items()}
     chosen = cmp.bills.get(default_model) or cmp.bills.get(BASELINE) or next(
         iter(cmp.bills.values()), None)
-    community: dict[str, Any] = {"period": cmp.period.id, "currency": "DKK", "mode": cmp.mode,
-                                 "model": default_model}
-    if chosen is not None:
-        community["total_dkk"] = money(chosen.total_ore)
-    return {"community": community, "tenants": tenants}
+    months = [MonthState(b.period.id, "closed", b.model, Decimal(money(b.total_ore)),
+                         str(r.get("closed_at") or ""), str(r.get("who") or ""))
+              for b, r in closed]
+    if state == "estimate":
+        months.append(MonthState(cmp.period.id, "estimate", default_model,
+                                 None if chosen is None else Decimal(money(chosen.total_ore))))
+    return SettlementResult(
+        cmp.period.id, state, "DKK", cmp.mode, default_model, entries,
+        tuple(sorted(months, key=lambda m: m.period)),
+        None if chosen is None else Decimal(money(chosen.total_ore)))
+
+
+def settlement_payload(cmp: Comparison, default_model: str, **kwargs: Any) -> dict[str, Any]:
+    """``settlement_result(...).to_payload()``: what ``results.save`` stores for the reports."""
+    return settlement_result(cmp, default_model, **kwargs).to_payload()
 
 
 CSV_FIELDS = ["period", "model", "mode", "invoice", "tenant", "code", "name", "population",

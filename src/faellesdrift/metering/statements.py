@@ -151,6 +151,17 @@ def read_closed(store: Store, month: Period,
                 notes, dict(head["unbilled_ore"]), closed=True)
 
 
+def closed_bills(store: Store) -> list[tuple[Bill, dict[str, Any]]]:
+    """Every closed month of the store (hashes checked) with its close record, oldest first."""
+    closed = store.closed_months()
+    out = []
+    for pid in sorted(closed):
+        bill = read_closed(store, Period.parse(pid), closed)
+        if bill is not None:
+            out.append((bill, closed[pid]))
+    return out
+
+
 # ------------------------------------------------------------------ corrections
 
 
@@ -352,5 +363,5 @@ def statement_body(bill: Bill, t: TenantAmount, inputs: Mapping[str, Any] | None
     }
 
 
-__all__ = ["bill_for", "close", "compare_for", "corrections_for", "read_closed",
+__all__ = ["bill_for", "close", "closed_bills", "compare_for", "corrections_for", "read_closed",
            "statement_body", "sum_months", "tenant_inputs"]

@@ -5,12 +5,19 @@ one transaction: the batch record, its rows and the rollup they add to commit
 together or not at all, so a collector killed mid-way leaves nothing behind.
 The idempotency key is the primary key: re-ingesting a sample never doubles it.
 
-Bulk paths (why they are not ORM inserts): SQLite gets one ``executemany`` of a
-500-row ``INSERT`` into a table clustered by the key, and the rollup is summed in Python from the same
-rows when every row was new (the common case); PostgreSQL gets ``COPY`` into a
-temporary table and one ``INSERT … ON CONFLICT DO NOTHING RETURNING`` that
-feeds the rollup — or, when every row is new (tried first, under a savepoint),
-``COPY`` straight into the table with the rollup summed in Python. Both measured in benchmarks/metering.py.
+Bulk paths (why they are not ORM inserts), each measured in benchmarks/metering.py:
+- the checks and the rollup sums (plain Python over the row tuples) run in a second
+  thread while the database writes: SQLite's step and PostgreSQL's server both work
+  without the GIL, so on a machine with a free core that Python work runs beside the
+  write instead of before it. A rejected batch rolls the open transaction back, so
+  nothing is written, exactly as when checking first;
+- SQLite gets one ``executemany`` of a 500-row ``INSERT`` into a table clustered by the
+  key (64 KiB pages for a new file), and the rollup is added from the summed rows when
+  every row was new (the common case), else computed in SQL from a staged copy;
+- PostgreSQL gets a binary ``COPY`` straight into the table under a savepoint (the key
+  compares bytewise, ``COLLATE "C"``) with the rollup summed here — or, when a key is
+  already stored, ``COPY`` into a temporary table and one
+  ``INSERT … ON CONFLICT DO NOTHING RETURNING`` that feeds the rollup.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,7 +54,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLA
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from faellesdrift import audit, clock
-from faellesdrift.metering.errors import StoreError
+from faellesdrift.metering.errors import StoreError, UsageRejected
 from faellesdrift.metering.usage import UsageRow, check_rows
 
 DB_ENV = "FAELLESDRIFT_DB"
@@ -169,12 +177,17 @@ SELECT coalesce(sum(n), 0)::bigint FROM agg
 """
 
 
+#: for a new file only (SQLite keeps the size it was created with): bulk ingest writes
+#: fewer, fuller pages; measured in benchmarks/metering.py
+PAGE_SIZE = "page_size=65536"
+
+
 def _sqlite_pragmas(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves (below)
         cur = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
+        for pragma in (PAGE_SIZE, "journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
                        "cache_size=-65536", "temp_store=MEMORY"):
             cur.execute(f"PRAGMA {pragma}")
         cur.close()
@@ -210,30 +223,42 @@ class Store:
                tenants: Collection[str] | None = None, where: str = "usage") -> IngestResult:
         """Write one batch in one transaction; rows already present are skipped.
 
-        Every row is checked first (meter, unit, tenant, quantity, day not after
-        ``today``): one bad row rejects the batch and nothing is written.
+        Every row is checked (meter, unit, tenant, quantity, day not after ``today``):
+        one bad row rejects the batch and nothing is written.
         """
-        check_rows(rows, today=today, tenants=tenants, where=where)
         if not rows:
             return IngestResult(None, source, 0, 0)
-        periods = ",".join(sorted({r[1] for r in rows}))[:200]
+        with ThreadPoolExecutor(1, thread_name_prefix="ingest-check") as pool:
+            checked = pool.submit(check_and_sum, rows, today, tenants, where)
+            try:
+                inserted, batch_id = self._write(rows, source, checked)
+            except BaseException:
+                _raise_if_rejected(checked)  # the check names the bad row; the DB error would not
+                raise
+        return IngestResult(batch_id, source, len(rows), inserted)
+
+    def _write(self, rows: Sequence[UsageRow], source: str,
+               checked: Future[_Checked]) -> tuple[int, int]:
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
         try:
             with self._transaction() as conn:
                 batch_id = conn.execute(Batch.__table__.insert().values(
-                    source=source[:80], periods=periods, who=audit.who()[:80],
+                    source=source[:80], periods="", who=audit.who()[:80],
                     started_at=clock.now(), rows_offered=len(rows),
                     rows_inserted=0)).inserted_primary_key[0]
                 raw = conn.connection.driver_connection
                 if self.dialect == "sqlite":
-                    inserted = _ingest_sqlite(raw, rows, batch_id)
+                    inserted = _ingest_sqlite(raw, rows, batch_id, checked)
                 else:
-                    inserted = _ingest_postgres(raw, rows, batch_id)
+                    inserted = _ingest_postgres(raw, rows, batch_id, checked)
+                periods = checked.result().periods  # raises UsageRejected: rolled back
                 conn.execute(Batch.__table__.update().where(Batch.id == batch_id)
-                             .values(rows_inserted=inserted))
-        except SQLAlchemyError as exc:
+                             .values(rows_inserted=inserted, periods=periods))
+        except (SQLAlchemyError, dbapi_error) as exc:
+            _raise_if_rejected(checked)
             raise StoreError(f"{safe_url(str(self.engine.url))}: ingest failed, nothing "
                              f"written: {_first_line(exc)}") from None
-        return IngestResult(batch_id, source, len(rows), inserted)
+        return inserted, batch_id
 
     @contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -314,14 +339,51 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
-def _ingest_sqlite(raw: Any, rows: Sequence[UsageRow], batch_id: int) -> int:
+@dataclass(frozen=True)
+class _Checked:
+    """What the check thread hands the writer: the batch's months and its rollup sums."""
+
+    periods: str
+    rollup: list[tuple]
+
+
+#: rows per slice of the check thread: each slice's set operations hold the GIL for about
+#: a millisecond, so the writer thread gets it back between its database steps
+CHECK_SLICE = 16_384
+
+
+def check_and_sum(rows: Sequence[UsageRow], today: date, tenants: Collection[str] | None,
+                  where: str) -> _Checked:
+    """The batch's checks and rollup sums: what ingest runs beside the database write."""
+    periods: set[str] = set()
+    totals: dict[tuple, list[int]] = {}
+    for start in range(0, len(rows), CHECK_SLICE):
+        part = rows[start:start + CHECK_SLICE]
+        check_rows(part, today=today, tenants=tenants, where=where, first_row=start + 1)
+        periods.update(map(itemgetter(1), part))
+        _sum_into(totals, part)
+    return _Checked(",".join(sorted(periods))[:200], [(*k, t[0], t[1])
+                                                      for k, t in totals.items()])
+
+
+def _raise_if_rejected(checked: Future[_Checked]) -> None:
+    try:
+        checked.result()
+    except UsageRejected:
+        raise
+    except Exception:  # noqa: BLE001 - the writer's own error is the one to report
+        return
+
+
+def _ingest_sqlite(raw: Any, rows: Sequence[UsageRow], batch_id: int,
+                   checked: Future[_Checked]) -> int:
     """Fast path: all rows new (one executemany, rollup summed here). Else exact SQL path."""
     cur = raw.cursor()
     try:
         cur.execute("SAVEPOINT ingest")
         inserted = _insert_many(cur, rows, batch_id)
         if inserted == len(rows):
-            cur.executemany(_UPSERT_ROLLUP.format(p="?, ?, ?, ?, ?, ?"), _rollup_of(rows))
+            cur.executemany(_UPSERT_ROLLUP.format(p="?, ?, ?, ?, ?, ?"), checked.result().rollup)
             cur.execute("RELEASE ingest")
             return inserted
         cur.execute("ROLLBACK TO ingest")
@@ -382,9 +444,8 @@ def _ingest_sqlite_exact(cur: Any, rows: Sequence[UsageRow], batch_id: int) -> i
     return inserted
 
 
-def _rollup_of(rows: Sequence[UsageRow]) -> list[tuple]:
-    """(period, tenant, meter, subject, sum of quantities, samples) for rows all new."""
-    totals: dict[tuple, list[int]] = {}
+def _sum_into(totals: dict[tuple, list[int]], rows: Sequence[UsageRow]) -> None:
+    """Add rows to (period, tenant, meter, subject) → [sum of quantities, samples]."""
     for k, q in zip(map(itemgetter(1, 3, 4, 5), rows), map(itemgetter(6), rows),
                     strict=True):
         t = totals.get(k)
@@ -393,7 +454,6 @@ def _rollup_of(rows: Sequence[UsageRow]) -> list[tuple]:
         else:
             t[0] += q
             t[1] += 1
-    return [(*k, t[0], t[1]) for k, t in totals.items()]
 
 
 _PG_ROLLUP_STAGE = (
@@ -409,34 +469,52 @@ _PG_ROLLUP_MERGE = (
 )
 
 
-def _ingest_postgres(raw: Any, rows: Sequence[UsageRow], batch_id: int) -> int:
-    """Fast path: COPY straight into ``usage`` (rollup summed here); a key that is already
-    stored (or repeated) rolls back to the savepoint and takes the staged path."""
+#: COPY column types for the binary format, in ``COLUMNS`` order, then batch_id
+_PG_TYPES = ("text", "text", "date", "text", "text", "text", "int8", "text", "text", "int4")
+
+
+def _ingest_postgres(raw: Any, rows: Sequence[UsageRow], batch_id: int,
+                     checked: Future[_Checked]) -> int:
+    """Fast path: binary COPY straight into ``usage`` (rollup summed by the check thread);
+    a key that is already stored (or repeated) rolls back to the savepoint and takes the
+    staged path."""
     import psycopg
+
+    days: dict[str, date] = {}
+
+    def day(text: str) -> date:
+        d = days.get(text)
+        if d is None:
+            d = days[text] = date.fromisoformat(text)
+        return d
 
     with raw.cursor() as cur:
         cur.execute("SAVEPOINT ingest")
         try:
-            with cur.copy(f"COPY usage ({', '.join(COLUMNS)}, batch_id) FROM STDIN") as copy:
+            with cur.copy(f"COPY usage ({', '.join(COLUMNS)}, batch_id) FROM STDIN "
+                          "(FORMAT BINARY)") as copy:
+                copy.set_types(_PG_TYPES)
                 write = copy.write_row
-                for r in rows:
-                    write((*r, batch_id))
+                for k, p, d, t, m, s, q, u, src in rows:
+                    write((k, p, days.get(d) or day(d), t, m, s, q, u, src, batch_id))
         except psycopg.errors.UniqueViolation:
             cur.execute("ROLLBACK TO SAVEPOINT ingest")
         else:
             cur.execute("RELEASE SAVEPOINT ingest")
             cur.execute(_PG_ROLLUP_STAGE)
             with cur.copy("COPY rollup_stage FROM STDIN") as copy:
-                for r in _rollup_of(rows):
+                for r in checked.result().rollup:
                     copy.write_row(r)
             cur.execute(_PG_ROLLUP_MERGE)
             cur.execute("DROP TABLE rollup_stage")
             return len(rows)
         cur.execute(_PG_STAGE)
-        with cur.copy(f"COPY usage_stage ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+        with cur.copy(f"COPY usage_stage ({', '.join(COLUMNS)}) FROM STDIN "
+                      "(FORMAT BINARY)") as copy:
+            copy.set_types(_PG_TYPES[:-1])
             write = copy.write_row
-            for r in rows:
-                write(r)
+            for k, p, d, t, m, s, q, u, src in rows:
+                write((k, p, days.get(d) or day(d), t, m, s, q, u, src))
         cur.execute(_PG_MERGE, {"batch": batch_id})
         inserted = int(cur.fetchone()[0])
         cur.execute("DROP TABLE usage_stage")

@@ -1,6 +1,8 @@
 """Usage rows and the checks every batch passes before anything is written.
 
-A row is a plain tuple (fast to build, fast to bind): quantities are stored as
+A row is a plain tuple (fast to build, fast to bind; a plain ``tuple`` in UsageRow's
+field order is accepted too, which spares bulk collectors a constructor call per row):
+quantities are stored as
 integer millionths of a unit (``quantity_micro``) so that sums are exact on
 SQLite and PostgreSQL alike.
 """
@@ -69,13 +71,14 @@ def usage_row(source: str, day: date | str, tenant: str, meter_name: str, subjec
 
 def _first(rows: Sequence[UsageRow], bad: Callable[[UsageRow], bool]) -> tuple[int, UsageRow]:
     for i, r in enumerate(rows):
-        if bad(r):
+        if bad(r := UsageRow._make(r)):
             return i, r
     raise AssertionError("no offending row")  # pragma: no cover
 
 
 def check_rows(rows: Sequence[UsageRow], *, today: date,
-               tenants: Collection[str] | None = None, where: str = "usage") -> None:
+               tenants: Collection[str] | None = None, where: str = "usage",
+               first_row: int = 1) -> None:
     """Reject the whole batch on the first problem, naming the row and the fix.
 
     Set-based checks keep this cheap for millions of rows.
@@ -86,7 +89,7 @@ def check_rows(rows: Sequence[UsageRow], *, today: date,
     def fail(bad: Callable[[UsageRow], bool],
              message: Callable[[UsageRow], str]) -> UsageRejected:
         i, r = _first(rows, bad)
-        return UsageRejected(f"{where} row {i + 1} (key {r.key!r}): {message(r)}")
+        return UsageRejected(f"{where} row {i + first_row} (key {r.key!r}): {message(r)}")
 
     combos = set(map(itemgetter(3, 4, 7, 8), rows))  # tenant, meter, unit, source
     for tenant, name, unit, _source in combos:

@@ -12,7 +12,8 @@ import typer
 
 from faellesdrift.commandline import RootOpt, TodayOpt, set_today, settings_for, warn
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.reports.i18n import DEFAULT
+from faellesdrift.reports.costs import check_model
+from faellesdrift.reports.i18n import DEFAULT, check_language
 from faellesdrift.reports.site import build_site
 from faellesdrift.ui import Output, OutputOpt, console, fail, print_json
 
@@ -36,6 +37,11 @@ def report_cmd(
     and the decision log. Sections whose data does not exist yet say which
     command produces it.
     """
+    try:  # bad usage (exit 2) before anything is read
+        check_language(lang)
+        check_model(model)
+    except FaellesdriftError as exc:
+        raise fail(str(exc), 2) from None
     day = set_today(today)
     settings = settings_for(root)
     try:

@@ -1,8 +1,10 @@
 """Costs per tenant under the chosen allocation model and every model (risk 3).
 
-Reads the ``settlement`` results (written by metering); the same period under
-every model side by side, and for each tenant what it gains or loses against
-the chosen model.
+Reads the ``settlement`` result (``faellesdrift.settlement_result``, written by
+metering): the same period under every model side by side, for each tenant what it
+gains or loses against the chosen model, the components of every amount with their
+basis and reasons, which months are closed and which are estimates, and each
+municipality's signed statements of the closed months.
 """
 
 from __future__ import annotations
@@ -10,9 +12,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from faellesdrift import settlement_result
 from faellesdrift.errors import ConfigError
 from faellesdrift.model import MODEL_NAMES
-from faellesdrift.reports.i18n import N_, to_decimal
+from faellesdrift.reports.i18n import N_
+from faellesdrift.settlement_result import (
+    COMPONENTS,
+    ClosedStatement,
+    MonthState,
+    Reason,
+    SettlementResult,
+    TenantSettlement,
+)
+
+#: what each component of an amount is computed from
+COMPONENT_LABELS = {
+    "fixed": N_("fixed"), "equal": N_("equal share"), "population": N_("population"),
+    "usage": N_("usage"), "correction": N_("correction"),
+}
+COMPONENT_BASIS = {
+    "fixed": N_("a fixed price per citizen per year (reduced above a threshold), for the "
+                "shared services taken"),
+    "equal": N_("an equal share per municipality, pro rata by the days it takes the service"),
+    "population": N_("the number of citizens, pro rata by the days it takes the service"),
+    "usage": N_("measured usage (servers, network ports, backup …) priced at the list rates"),
+    "correction": N_("credits (−) and debits (+) for closed months whose figures changed"),
+}
 
 LABELS = {
     "per_capita": N_("Per capita"),
@@ -41,6 +66,32 @@ class CostView:
     chosen_missing: bool = False  # the chosen model has no figures in the settlement
     by_pool: dict[str, dict[str, dict[str, Decimal]]] | None = None  # tenant -> model -> pool
     basis: dict[str, dict] | None = None  # tenant -> {"population": n, "usage": {meter: qty}}
+    result: SettlementResult | None = None  # everything metering handed over
+
+    @property
+    def state(self) -> str:
+        """``closed`` (signed statements exist for the period) or ``estimate``."""
+        return self.result.state if self.result else "estimate"
+
+    @property
+    def months(self) -> tuple[MonthState, ...]:
+        """The months the store holds, each closed or an estimate (oldest first)."""
+        return self.result.months if self.result else ()
+
+    @property
+    def closed_months(self) -> list[MonthState]:
+        return [m for m in self.months if m.state == "closed"]
+
+    @property
+    def estimated_months(self) -> list[MonthState]:
+        return [m for m in self.months if m.state == "estimate"]
+
+    def tenant(self, slug: str) -> TenantSettlement | None:
+        return self.result.tenants.get(slug) if self.result else None
+
+    def tenant_basis(self, slug: str) -> str:
+        t = self.tenant(slug)
+        return t.basis if t else ""
 
     def basis_of(self, slug: str) -> tuple[int | None, list[tuple[str, Decimal]]]:
         """What the settlement counted for the tenant: citizens and usage per meter."""
@@ -50,6 +101,30 @@ class CostView:
     def pools(self, slug: str) -> list[tuple[str, Decimal]]:
         """Where the tenant's amount under the chosen model comes from, pool by pool."""
         return sorted(((self.by_pool or {}).get(slug, {}).get(self.chosen) or {}).items())
+
+    def components(self, slug: str) -> list[tuple[str, dict[str, Decimal], Decimal | None]]:
+        """(model, component -> amount, amount) per model with a component split; the
+        components of a row add up to its amount."""
+        t = self.tenant(slug)
+        if t is None:
+            return []
+        return [(m, {c: t.components[m].get(c, Decimal(0)) for c in COMPONENTS},
+                 t.amounts.get(m)) for m in self.models if t.components.get(m)]
+
+    def used_components(self, slug: str) -> list[str]:
+        """The components that are not zero under any model, in the standard order."""
+        rows = self.components(slug)
+        return [c for c in COMPONENTS if any(comps.get(c) for _m, comps, _a in rows)]
+
+    def reasons(self, slug: str, model: str | None = None) -> tuple[Reason, ...]:
+        """The ``--explain`` lines of the tenant's amount under ``model`` (default: chosen)."""
+        t = self.tenant(slug)
+        return t.reasons.get(model or self.chosen, ()) if t else ()
+
+    def closed(self, slug: str) -> tuple[ClosedStatement, ...]:
+        """The tenant's signed statements, oldest first."""
+        t = self.tenant(slug)
+        return t.closed if t else ()
 
     def label(self, model: str) -> str:
         return LABELS.get(model, model)
@@ -69,43 +144,27 @@ class CostView:
 def cost_view(payload: dict | None, slugs: list[str] | tuple[str, ...], *,
               chosen: str | None = None, default_model: str | None = None) -> CostView | None:
     """The settlement for these tenants, or None when there is none yet."""
-    if not payload:
+    result = settlement_result.read(payload)
+    if result is None:
         return None
-    community = payload.get("community") or {}
     amounts: dict[str, dict[str, Decimal]] = {}
     by_pool: dict[str, dict[str, dict[str, Decimal]]] = {}
     basis: dict[str, dict] = {}
     seen: set[str] = set()
     for slug in slugs:
-        entry = (payload.get("tenants") or {}).get(slug) or {}
-        raw = entry.get("amounts") or {}
-        if not isinstance(raw, dict):
+        entry = result.tenants.get(slug)
+        if entry is None:
             continue
-        figures = {m: v for m, v in ((str(m), to_decimal(v)) for m, v in raw.items()) if v is not None}
-        if figures:
-            amounts[slug] = figures
-            seen |= set(figures)
-        population = entry.get("population")
-        usage = entry.get("usage") if isinstance(entry.get("usage"), dict) else {}
-        basis[slug] = {
-            "population": population if isinstance(population, int)
-            and not isinstance(population, bool) else None,
-            "usage": {str(m): q for m, q in ((m, to_decimal(v)) for m, v in usage.items())
-                      if q is not None}}
-        pools = entry.get("by_pool") or {}
-        if isinstance(pools, dict):
-            by_pool[slug] = {
-                str(m): {str(p): v for p, v in ((p, to_decimal(x)) for p, x in ps.items())
-                         if v is not None}
-                for m, ps in pools.items() if isinstance(ps, dict)}
+        if entry.amounts:
+            amounts[slug] = dict(entry.amounts)
+            seen |= set(entry.amounts)
+        basis[slug] = {"population": entry.population, "usage": dict(entry.usage)}
+        by_pool[slug] = {m: dict(ps) for m, ps in entry.by_pool.items()}
     if not amounts:
         return None
     models = tuple(m for m in MODEL_NAMES if m in seen) + tuple(
         sorted(seen - set(MODEL_NAMES)))
-    pick = chosen or community.get("model") or default_model or models[0]
-    period = str(community.get("period") or next(
-        (str(e.get("period")) for e in (payload.get("tenants") or {}).values()
-         if isinstance(e, dict) and e.get("period")), "unknown period"))
-    return CostView(period, str(community.get("currency") or "DKK"), str(pick), models, amounts,
-                    payload.get("generated_at"), community.get("mode"), pick not in seen,
-                    by_pool, basis)
+    pick = chosen or result.model or default_model or models[0]
+    return CostView(result.period or "unknown period", result.currency, str(pick), models,
+                    amounts, result.generated_at, result.mode, pick not in seen, by_pool, basis,
+                    result)

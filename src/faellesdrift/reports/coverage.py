@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from faellesdrift.model import Inventory, ScopeEntry, Tenant
+from faellesdrift.model import AssetCount, ScopeEntry, Tenant
 from faellesdrift.reports.i18n import N_, Formats
 
 #: Attack-surface order: where attacks start first.
@@ -95,7 +95,7 @@ def effective(t: Tenant, service: str, today: date) -> Effective:
     return Effective(entry.mode, entry.from_, entry.mode, entry.security_control)
 
 
-def _inventory(t: Tenant, service: str) -> Inventory | None:
+def _inventory(t: Tenant, service: str) -> AssetCount | None:
     return getattr(t, service) if service in ("endpoints", "identities") else None
 
 

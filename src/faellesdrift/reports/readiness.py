@@ -29,7 +29,7 @@ from datetime import date
 
 from faellesdrift.estate import ExceptionStatus, KeptException
 from faellesdrift.findings import Finding
-from faellesdrift.model import Tenant
+from faellesdrift.model import BASELINE_OS, Tenant
 from faellesdrift.reports.compliance import LayerSummary, summarize
 from faellesdrift.reports.contracts import Exposure, exposures
 from faellesdrift.reports.i18n import N_, Formats
@@ -108,10 +108,15 @@ def _definition(f: Facts) -> Outcome:
                    _listed(f, [e.one_line() for e in f.errors]))
 
 
+def baseline_servers(t: Tenant) -> list[str]:
+    """The servers the shared (Linux) baseline covers: only those can be verified."""
+    return [s.name for s in t.servers if s.os in BASELINE_OS]
+
+
 def _verification(f: Facts) -> Outcome:
     s = f.servers
-    if not f.tenant.servers:
-        return Outcome(1.0, f._("no servers in the tenant file"))
+    if not baseline_servers(f.tenant):
+        return Outcome(1.0, f._("no servers under the shared baseline"))
     if s is None:
         return Outcome(0.0, f._("not verified yet"), (f.servers_missing,), known=False)
     if s.complete:
@@ -151,7 +156,7 @@ def _network(f: Facts) -> Outcome:
 
 
 def _servers(f: Facts) -> Outcome:
-    return _layer(f, f.servers, len(f.tenant.servers), "server", f.servers_missing)
+    return _layer(f, f.servers, len(baseline_servers(f.tenant)), "server", f.servers_missing)
 
 
 def _advice(f: Facts, e: Exposure) -> str:
@@ -298,7 +303,7 @@ def facts(inputs: Inputs, tenant: Tenant, gettext: Callable[[str], str] = _untra
         errors=tuple(inputs.errors(tenant.slug)),
         network=summarize(net_src.entry(tenant.slug), [d.name for d in tenant.network_devices]),
         network_missing=net_src.missing(tenant.slug, gettext),
-        servers=summarize(srv_src.entry(tenant.slug), [s.name for s in tenant.servers]),
+        servers=summarize(srv_src.entry(tenant.slug), baseline_servers(tenant)),
         servers_missing=srv_src.missing(tenant.slug, gettext),
         exceptions=inputs.estate.exceptions(tenant.slug),
         contracts=tuple(exposures(tenant, inputs.today,

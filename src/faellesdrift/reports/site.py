@@ -31,13 +31,14 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from faellesdrift import __version__, clock
+from faellesdrift import __version__, clock, results
 from faellesdrift.estate import ExceptionStatus, KeptException, blocking, expired_note
 from faellesdrift.onboarding_record import status as onboarding_status
 from faellesdrift.reports import contracts as contracts_mod
 from faellesdrift.reports import costs as costs_mod
 from faellesdrift.reports import coverage as coverage_mod
 from faellesdrift.reports import i18n
+from faellesdrift.reports import lifecycle as lifecycle_mod
 from faellesdrift.reports.inputs import KINDS, Inputs, gather
 from faellesdrift.reports.readiness import DEADLINE, Readiness, days_left, readiness, waves
 from faellesdrift.settings import Settings
@@ -116,6 +117,8 @@ def _environment(lang: str = i18n.DEFAULT) -> Environment:
                        # when the catalog knows it, shown as it is (and escaped) otherwise
                        tr=i18n.translations(lang).gettext)
     env.globals.update(lang=lang, fmt=fmt, words=frozenset(i18n.VOCABULARY),
+                       component_labels=costs_mod.COMPONENT_LABELS,
+                       component_basis=costs_mod.COMPONENT_BASIS,
                        plain_gettext=i18n.translations(lang).gettext)
     return env
 
@@ -224,7 +227,8 @@ def _layer_rows(summary, inputs: Inputs) -> list[dict]:
 
 
 def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | None,
-                    gaps: list[coverage_mod.Gap], _: Callable[[str], str]) -> dict:
+                    gaps: list[coverage_mod.Gap], _: Callable[[str], str],
+                    fmt: i18n.Formats | None = None) -> dict:
     t = r.tenant
     slug = t.slug
     exposures = _exposures(inputs, t)
@@ -277,7 +281,11 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
                                         for _, _, a, _ in cost_rows],
               "colors": ["accent" if m == view.chosen else "info" for m, _l, _a, _d in cost_rows]}],
             unit="DKK", horizontal=True))
+    trend = _compliance_trend(inputs, slug, _)
+    if trend is not None:
+        charts.append(trend)
     since = inputs.today - timedelta(days=CHANGES_PERIOD_DAYS)
+    lives = lifecycle_mod.servers(t, inputs.today)
     lab = _hosts_up(inputs.source("lab.status").entry(slug))
     platform = _platform(inputs.source("pulumi.outputs").entry(slug))
     return {
@@ -288,7 +296,7 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
         "exceptions_by_status": {s.value: [x for x in ex_rows if x["status"] == s.value]
                                  for s in ExceptionStatus},
         "exposures": exposures, "exposure_totals": contracts_mod.totals(exposures),
-        "costs": view, "cost_rows": cost_rows,
+        "costs": view, "cost_rows": cost_rows, "cost_live": _live_in(t, view, _, fmt or i18n.Formats("en")),
         "costs_missing": _costs_missing(inputs, view, slug, _),
         "changes": _events_for(inputs, slug, since), "changes_since": since,
         "findings": inputs.tenant_findings(slug),
@@ -297,7 +305,33 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
         "lab": lab, "platform": platform,
         "platform_missing": inputs.source("pulumi.outputs").missing(slug, _),
         "charts": charts, "charts_by": {c["id"]: c for c in charts},
+        "lifecycle": {x.host: x for x in lives}, "lifecycle_counts": lifecycle_mod.counts(lives),
+        "lifecycle_sources": sorted({x.life for x in lives if x.life},
+                                    key=lambda life: life.name),
+        "life_status": lifecycle_mod.STATUS,
     }
+
+
+def _compliance_trend(inputs: Inputs, slug: str, _: Callable[[str], str]) -> dict | None:
+    """Compliant share of network devices and servers over the tenant's last 12 runs."""
+    series = {kind: results.history(inputs.settings, kind, slug)
+              for kind in ("network.compliance", "servers.verify")}
+    days = sorted({p["at"][:10] for points in series.values() for p in points})[-12:]
+    if not days:
+        return None
+
+    def pct(points: list[dict]) -> list[float | None]:
+        last = {p["at"][:10]: p for p in points}  # the day's last run
+        return [round(100 * last[d]["compliant"] / last[d]["hosts"], 1)
+                if d in last and last[d]["hosts"] else None for d in days]
+
+    return _chart("compliance-history", _("Compliance over time: compliant share per run day "
+                                          "(last 12)"), days,
+                  [{"label": _("network devices"), "data": pct(series["network.compliance"]),
+                    "color": "info"},
+                   {"label": _("servers"), "data": pct(series["servers.verify"]),
+                    "color": "accent"}],
+                  unit="%", max_value=100)
 
 
 def _hosts_up(entry: dict | None) -> dict | None:
@@ -345,6 +379,41 @@ def _platform(entry: dict | None) -> dict | None:
             "ok": entry.get("ok"), "at": entry.get("generated_at"),
             "changes": ", ".join(f"{_text(k, 20)} {_text(v, 20)}" for k, v in changes.items()),
             "outputs": facts[:50], "tables": tables[:20]}
+
+
+def _live_in(t, view: costs_mod.CostView | None, _: Callable[[str], str],
+             fmt: i18n.Formats) -> str:
+    """Whether the tenant is billed for the whole settled month, part of it, or not yet."""
+    if view is None:
+        return ""
+    try:
+        year, month = (int(x) for x in view.period.split("-"))
+        start = date(year, month, 1)
+    except ValueError:
+        return ""
+    end = (start + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    live = t.onboarding.target
+    if live <= start:
+        return _("shared since {date}: billed for the whole month").format(date=fmt.day(live))
+    if live <= end:
+        return _("goes live {date}: billed pro rata, {days} of {total} days").format(
+            date=fmt.day(live), days=(end - live).days + 1, total=(end - start).days + 1)
+    return _("goes live {date}: not billed for this month").format(date=fmt.day(live))
+
+
+def _statement_context(t, view: costs_mod.CostView) -> dict:
+    """One municipality's printable statement: its closed months with their components."""
+    closed = view.closed(t.slug)
+    used = [c for c in costs_mod.COMPONENTS if any(st.components.get(c) for st in closed)]
+    totals = {c: sum((st.components.get(c, Decimal(0)) for st in closed), Decimal(0))
+              for c in used}
+    estimate = None
+    if view.state == "estimate" and view.period not in {st.period for st in closed}:
+        estimate = view.amounts.get(t.slug, {}).get(view.chosen)
+    return {"t": t, "costs": view, "closed": closed, "used": used, "totals": totals,
+            "total": sum((st.amount for st in closed), Decimal(0)),
+            "corrections": [(st.period, c) for st in closed for c in st.corrections],
+            "estimate": estimate}
 
 
 def _costs_missing(inputs: Inputs, view: costs_mod.CostView | None, slug: str | None,
@@ -482,7 +551,10 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
     render("index.html.j2", "index.html", **_overview_context(items, inputs, view, gaps, _))
     for r in items:
         render("tenant.html.j2", f"tenants/{r.slug}.html",
-               **_tenant_context(r, inputs, view, gaps, _))
+               **_tenant_context(r, inputs, view, gaps, _, i18n.Formats(lang)))
+        if view is not None and r.slug in view.amounts:
+            render("statement.html.j2", f"statements/{r.slug}.html",
+                   **_statement_context(r.tenant, view))
     render("coverage.html.j2", "coverage.html", gaps=gaps,
            matrix=coverage_mod.matrix(est.tenants, gaps, inputs.today), order=coverage_mod.ORDER,
            effective={t.slug: {sv: coverage_mod.effective(t, sv, inputs.today)
@@ -494,11 +566,12 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
                       for s in ExceptionStatus})
     render("decisions.html.j2", "decisions.html", rows=_decisions(inputs, _, i18n.Formats(lang)),
            shown=DECISIONS_SHOWN, audit_log=settings.audit_log)
-    if not tenants:  # a full run owns tenants/: drop pages of tenants that left
-        keep = {p.name for p in pages}
-        for old in (directory / "tenants").glob("*.html"):
-            if old.name not in keep:
-                old.unlink()
+    if not tenants:  # a full run owns tenants/ and statements/: drop pages of tenants that left
+        keep = {p.relative_to(directory) for p in pages}
+        for sub in ("tenants", "statements"):
+            for old in (directory / sub).glob("*.html"):
+                if old.relative_to(directory) not in keep:
+                    old.unlink()
     _copy_static(directory)
     data = {
         "generated_at": common["generated"], "lang": lang, "today": inputs.today,
@@ -507,9 +580,15 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
         "coverage_gaps": [g.to_dict() for g in gaps],
         "contracts": [e.to_dict() for t in est.tenants
                       for e in _exposures(inputs, t)],
+        "server_lifecycle": {t.slug: [x.to_dict() for x in lifecycle_mod.servers(t, inputs.today)]
+                             for t in est.tenants},
         "costs": None if view is None else {
-            "period": view.period, "chosen": view.chosen, "models": list(view.models),
-            "amounts": view.amounts},
+            "period": view.period, "state": view.state, "chosen": view.chosen,
+            "models": list(view.models), "amounts": view.amounts,
+            "closed_months": [m.period for m in view.closed_months],
+            "estimated_months": [m.period for m in view.estimated_months],
+            "components": {slug: {m: parts for m, parts, _a in view.components(slug)}
+                           for slug in view.amounts}},
         "sources": {k.kind: inputs.source(k.kind).generated_at for k in KINDS},
     }
     _write(directory / "report.json",

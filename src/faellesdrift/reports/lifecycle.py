@@ -1,0 +1,99 @@
+"""End of life of the server operating systems the tenant model accepts, as dated data.
+
+Each row names the vendor's own lifecycle page it comes from. Two dates matter to a
+municipality: when full support ends (after it: security fixes only) and when
+security updates end (after it: end of life — the server can no longer be
+patched). Debian's second date is its LTS end, Ubuntu's the end of standard
+security maintenance (ESM needs an Ubuntu Pro subscription), Red Hat's the end of
+maintenance support, Microsoft's the end of extended support. A test pins that
+every operating system of the model has a row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from faellesdrift.reports.i18n import N_
+
+WARN_DAYS = 365  # security updates ending within a year: plan the upgrade now
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    os: str  # as the tenant model names it
+    name: str
+    full_support_ends: date
+    security_ends: date
+    source: str
+
+
+LIFECYCLE: dict[str, Lifecycle] = {r.os: r for r in (
+    Lifecycle("debian11", "Debian 11 (bullseye)", date(2024, 8, 14), date(2026, 8, 31),
+              "https://wiki.debian.org/LTS"),
+    Lifecycle("debian12", "Debian 12 (bookworm)", date(2026, 6, 10), date(2028, 6, 30),
+              "https://wiki.debian.org/LTS"),
+    Lifecycle("ubuntu2204", "Ubuntu 22.04 LTS", date(2027, 4, 1), date(2027, 4, 1),
+              "https://ubuntu.com/about/release-cycle"),
+    Lifecycle("ubuntu2404", "Ubuntu 24.04 LTS", date(2029, 4, 1), date(2029, 4, 1),
+              "https://ubuntu.com/about/release-cycle"),
+    Lifecycle("rhel9", "Red Hat Enterprise Linux 9", date(2027, 5, 31), date(2032, 5, 31),
+              "https://access.redhat.com/support/policy/updates/errata"),
+    Lifecycle("windows2016", "Windows Server 2016", date(2022, 1, 11), date(2027, 1, 12),
+              "https://learn.microsoft.com/lifecycle/products/windows-server-2016"),
+    Lifecycle("windows2019", "Windows Server 2019", date(2024, 1, 9), date(2029, 1, 9),
+              "https://learn.microsoft.com/lifecycle/products/windows-server-2019"),
+    Lifecycle("windows2022", "Windows Server 2022", date(2026, 10, 13), date(2031, 10, 14),
+              "https://learn.microsoft.com/lifecycle/products/windows-server-2022"),
+    Lifecycle("windows2025", "Windows Server 2025", date(2029, 11, 13), date(2034, 11, 14),
+              "https://learn.microsoft.com/lifecycle/products/windows-server-2025"),
+)}
+
+#: status → (label, badge colour)
+STATUS = {
+    "supported": (N_("supported"), "ok"),
+    "security only": (N_("security fixes only"), "info"),
+    "ending": (N_("security updates end within a year"), "warn"),
+    "end of life": (N_("end of life: no security updates"), "bad"),
+    "unknown": (N_("no lifecycle data"), ""),
+}
+
+
+@dataclass(frozen=True)
+class ServerLife:
+    host: str
+    os: str
+    life: Lifecycle | None
+    status: str
+    days_left: int | None  # to the end of security updates
+
+    def to_dict(self) -> dict:
+        return {"host": self.host, "os": self.os, "status": self.status,
+                "days_left": self.days_left,
+                "security_ends": self.life.security_ends.isoformat() if self.life else None,
+                "source": self.life.source if self.life else None}
+
+
+def status_of(os: str, today: date) -> tuple[str, int | None]:
+    life = LIFECYCLE.get(os)
+    if life is None:
+        return "unknown", None
+    left = (life.security_ends - today).days
+    if left < 0:
+        return "end of life", left
+    if left <= WARN_DAYS:
+        return "ending", left
+    return ("supported" if today <= life.full_support_ends else "security only"), left
+
+
+def servers(tenant, today: date) -> list[ServerLife]:
+    """Each server of the tenant with the lifecycle of its operating system on ``today``."""
+    out = []
+    for s in tenant.servers:
+        status, left = status_of(s.os, today)
+        out.append(ServerLife(s.name, s.os, LIFECYCLE.get(s.os), status, left))
+    return out
+
+
+def counts(items: list[ServerLife]) -> dict[str, int]:
+    return {k: sum(x.status == k for x in items) for k in STATUS}
