@@ -52,6 +52,11 @@ options:
     description: Services (name, enabled, started, on_change restarted|reloaded, only_if_exists).
     type: list
     elements: dict
+  record:
+    description: >-
+      A file this run records what the role manages in (paths, accounts, groups, services),
+      written after a successful apply; baseline_probe digests what the records name.
+    type: str
 author: faellesdrift
 """
 
@@ -322,6 +327,28 @@ def _expand(specs):
     return out
 
 
+def _record(path, params):
+    """What this role manages, for baseline_probe's digest of the host's baseline state."""
+    import json
+
+    users = _expand(params["users"])
+    managed = {
+        "paths": sorted({s["path"] for s in _expand(params["dirs"])}
+                        | {s["dest"] for s in _expand(params["files"])}
+                        | {s["path"] for s in params["lines"]}
+                        | {s["home"] for s in users if s.get("home")}),
+        "users": sorted(s["name"] for s in users),
+        "groups": sorted(set(params["groups"]) | {g for s in users for g in s.get("groups") or []}),
+        "services": sorted(s["name"] for s in params["services"]),
+    }
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".record-")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(managed, fh, sort_keys=True)
+    os.replace(tmp, path)
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -331,6 +358,7 @@ def main():
             "files": {"type": "list", "elements": "dict", "default": []},
             "lines": {"type": "list", "elements": "dict", "default": []},
             "services": {"type": "list", "elements": "dict", "default": []},
+            "record": {"type": "str", "default": None},
         },
         supports_check_mode=True,
     )
@@ -350,6 +378,8 @@ def main():
     for spec in module.params["services"]:
         service_changed = role.service(spec, services) or service_changed
     changed = bool(role.changed_files) or service_changed
+    if module.params["record"] and not module.check_mode:
+        _record(module.params["record"], module.params)
     diff = [f["diff"] for f in role.changed_files]
     module.exit_json(changed=changed, files=role.changed_files, services=services,
                      dest=", ".join(f["dest"] for f in role.changed_files if f["dest"]) or None,

@@ -116,3 +116,33 @@ def test_the_probe_reads_the_login_account_and_the_os(tmp_path: Path) -> None:
     assert host["user_id"] == ME and MY_GROUP in host["groups"]
     assert host["exists"] == {str(tmp_path): True, str(tmp_path / "nope"): False}
     assert isinstance(host["may_set_clock"], bool) and host["os_family"]
+
+
+def test_a_host_is_at_baseline_only_while_nothing_managed_changed(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    dest = tmp_path / "baseline.conf"
+    role = {"files": [spec(dest, "PasswordAuthentication no\n")], "dirs": [],
+            "record": str(records / "ssh.json")}
+
+    def at_baseline(desired: str = "A") -> bool:
+        out = module("baseline_probe", tmp_path, records=str(records), desired=desired)
+        return out["baseline_host"]["at_baseline"]
+
+    assert not at_baseline()  # never applied: no record, no stamp
+    planned = module("baseline_state", tmp_path, check=True, **role)
+    assert planned["changed"] and not records.exists()  # check mode records nothing
+    module("baseline_state", tmp_path, **role)
+    assert json.loads((records / "ssh.json").read_text())["paths"] == [str(dest)]
+    assert not at_baseline()  # applied, but not stamped yet
+    assert module("baseline_probe", tmp_path, records=str(records), desired="A",
+                  stamp=True)["stamped"] is True
+    assert at_baseline() and not at_baseline("B")  # new host vars or playbooks: run again
+    dest.write_text("PasswordAuthentication yes\n")  # local drift: content
+    assert not at_baseline()
+    dest.write_text("PasswordAuthentication no\n")
+    assert at_baseline()
+    dest.chmod(0o644)  # local drift: mode
+    assert not at_baseline()
+    dest.chmod(0o640)
+    dest.unlink()  # local drift: gone
+    assert not at_baseline()

@@ -106,7 +106,7 @@ def test_the_run_account_must_stay_able_to_log_in(community_copy: Path) -> None:
     b = baseline(estate, "aar-file01", connect_user="fd-ops")  # ... but fd-ops is fine
     assert b.get("srv.ssh.allow_groups").source == "AAR-EX-091"
     with pytest.raises(BaselineValueError, match="could be locked out"):
-        baseline(estate, "aar-dc02", connect_user="someone")
+        baseline(estate, "aar-app03", connect_user="someone")
 
 
 def _unguarded(root: Path, expected: str) -> Estate:
@@ -120,36 +120,43 @@ def _unguarded(root: Path, expected: str) -> Estate:
 
 def test_a_value_of_the_wrong_shape_names_file_control_and_host(community_copy: Path) -> None:
     _add_exception(community_copy, "aarhus", id="AAR-EX-092", control="srv.ssh.password_auth",
-                   hosts=["aar-dc02"], value="yes")
+                   hosts=["aar-app03"], value="yes")
     estate = _unguarded(community_copy, "true or false")
     with pytest.raises(BaselineValueError) as err:
-        baseline(estate, "aar-dc02")
+        baseline(estate, "aar-app03")
     assert str(err.value) == ("tenants/aarhus.yaml exception AAR-EX-092: srv.ssh.password_auth "
-                              "for aar-dc02: expected true or false, got 'yes'")
+                              "for aar-app03: expected true or false, got 'yes'")
 
 
 def test_ntp_exception_values_are_checked(community_copy: Path) -> None:
     _add_exception(community_copy, "aarhus", id="AAR-EX-093", control="srv.ntp.servers",
-                   hosts=["aar-dc02"], value=["10.51.0.123", "ntp bad"])
+                   hosts=["aar-app03"], value=["10.51.0.123", "ntp bad"])
     estate = _unguarded(community_copy, "IPv4 addresses")
     with pytest.raises(BaselineValueError, match="'ntp bad'"):
-        baseline(estate, "aar-dc02")
+        baseline(estate, "aar-app03")
 
 
 def test_selection_keeps_to_reachable_servers_and_says_why(estate: Estate) -> None:
     s = select(estate, tenants=["aarhus"], reachable={"aar-file01", "aar-citr08", "odd-x"})
     assert s.names == ("aar-citr08", "aar-file01")
     assert s.tenants == ("aarhus",)
-    assert s.left_out["aar-dc02"] == "not in the lab"
+    assert s.left_out["aar-app03"] == "not in the lab"
+    # a Windows server is inventory: left out with the reason, wherever it is
+    assert s.left_out["aar-dc02"] == "windows2019: not covered by the Linux baseline " \
+        "(inventory only)"
     assert not any(h.startswith("odd-") for h in s.left_out)  # other tenants are not asked
     everything = select(estate)
-    assert len(everything.targets) == len(estate.hosts(kind="server"))
+    linux = [h for h in estate.hosts(kind="server") if h.spec.os.startswith("debian")]
+    assert len(everything.targets) == len(linux)
+    assert len(everything.left_out) == len(estate.hosts(kind="server")) - len(linux) > 0
+    named = select(estate, hosts=["aar-dc02"], reachable={"aar-file01"})
+    assert not named.targets and "not covered by the Linux baseline" in named.left_out["aar-dc02"]
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
     ({"hosts": ["aar-core01"]}, "is a network device, not a server"),
-    ({"hosts": ["aar-dc02"], "reachable": {"aar-file01"}}, "not in the lab"),
-    ({"hosts": ["aar-dc02"], "tenants": ["odder"]}, "belongs to tenant aarhus"),
+    ({"hosts": ["aar-app03"], "reachable": {"aar-file01"}}, "not in the lab"),
+    ({"hosts": ["aar-app03"], "tenants": ["odder"]}, "belongs to tenant aarhus"),
     ({"hosts": ["nope01"]}, "no host 'nope01'"),
     ({"tenants": ["atlantis"]}, "no tenant 'atlantis'"),
 ])
@@ -177,11 +184,11 @@ def test_no_operator_key_means_no_run(estate: Estate) -> None:
 def test_a_host_with_unsafe_values_is_refused_while_the_others_go_on(
         community_copy: Path) -> None:
     _add_exception(community_copy, "aarhus", id="AAR-EX-094", control="srv.ssh.allow_groups",
-                   hosts=["aar-dc02"], value=["root"])
+                   hosts=["aar-app03"], value=["root"])
     estate = load_estate(community_copy, TODAY)
-    s = select(estate, hosts=["aar-file01", "aar-dc02"])
+    s = select(estate, hosts=["aar-file01", "aar-app03"])
     assert s.names == ("aar-file01",)
     (refused,) = s.refused
-    assert (refused.host, refused.tenant) == ("aar-dc02", "aarhus")
+    assert (refused.host, refused.tenant) == ("aar-app03", "aarhus")
     assert "AAR-EX-094" in refused.reason and "fd-operators" in refused.reason
     assert s.tenants == ("aarhus",)

@@ -9,7 +9,8 @@ import typer
 from typer.testing import CliRunner
 
 from faellesdrift.estate import load_estate
-from faellesdrift.servers.access import Access, parse_ssh_config
+from faellesdrift.lab_access import LabAccess, access_file, write_lab_access
+from faellesdrift.servers.access import Access
 from faellesdrift.servers.cli import servers_app, verify_cmd
 from faellesdrift.servers.errors import ServersError
 from faellesdrift.servers.hostvars import select
@@ -71,13 +72,18 @@ def test_an_exception_value_not_on_the_host_is_flagged(selection) -> None:
     assert hosts["aar-citr08"].kept[0].verified is False
 
 
-def test_the_lab_ssh_config_is_read_for_host_names_and_user() -> None:
-    text = ("# generated\nHost aar-file01 10.51.10.11\n  HostName 127.42.0.2\n  User root\n\n"
-            "Host *\n  LogLevel ERROR\n")
-    entries = parse_ssh_config(text)
-    assert entries["aar-file01"]["user"] == "root"
-    assert entries["10.51.10.11"]["hostname"] == "127.42.0.2"
-    assert "*" not in entries
+def test_the_lab_access_artefact_gives_servers_user_and_key(tmp_path: Path,
+                                                             sample_root: Path) -> None:
+    settings = Settings(root=sample_root, state_dir=tmp_path, cache_dir=tmp_path / "c")
+    write_lab_access(access_file(tmp_path), LabAccess(
+        servers=frozenset({"aar-file01"}), ssh_config=tmp_path / "lab" / "ssh_config",
+        operator_key="ssh-ed25519 AAAAop"))
+    access = Access.from_lab(settings)
+    assert (access.servers, access.user, access.operator_keys) == (
+        frozenset({"aar-file01"}), "root", ("ssh-ed25519 AAAAop",))
+    write_lab_access(access_file(tmp_path), LabAccess())  # after `lab down`
+    with pytest.raises(ServersError, match="the lab runs nothing"):
+        Access.from_lab(settings)
 
 
 def test_no_lab_is_one_clear_error(tmp_path: Path, sample_root: Path) -> None:

@@ -238,8 +238,12 @@ def _device(r: Record, name: str, address: IPv4Address, platform: str, gaps: lis
     if not site:
         site = "unknown"
         gaps.append(Gap(r.ref, "defaulted", f"{name}: no site; written as 'unknown'"))
-    return {"name": name, "platform": platform, "address": str(address), "role": role,
-            "site": site, "ports": ports}
+    entry = {"name": name, "platform": platform, "address": str(address), "role": role,
+             "site": site, "ports": ports}
+    for key in ("model", "serial", "os_version"):  # as the device or the list reports them
+        if r.get(key):
+            entry[key] = r.get(key)
+    return entry
 
 
 def _networks(plan: Plan, existing: Existing, pool: IPv4Network, hints: list[NetworkHint],

@@ -43,6 +43,9 @@ DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "ports": ("ports", "porte", "antalporte", "portcount"),
     "criticality": ("criticality", "kritikalitet", "kritisk"),
     "backup": ("backup", "backupklasse", "backupclass"),
+    "serial": ("serial", "serialnumber", "serienummer", "serienr", "sn"),
+    "os_version": ("osversion", "softwareversion", "firmware", "firmwareversion",
+                   "softwareversion"),
 }
 
 SUPPORTED_PLATFORMS: tuple[str, ...] = get_args(Platform)

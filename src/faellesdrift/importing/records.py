@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 FIELDS = ("name", "address", "kind", "os", "platform", "model", "role", "site", "owner",
-          "contract_end", "vcpu", "memory_gb", "disk_gb", "ports", "criticality", "backup")
+          "contract_end", "vcpu", "memory_gb", "disk_gb", "ports", "criticality", "backup",
+          "serial", "os_version")
 
 
 @dataclass

@@ -18,8 +18,10 @@ from faellesdrift.findings import Finding
 from faellesdrift.importing import sources
 from faellesdrift.importing.build import Existing, Plan, build, host_name
 from faellesdrift.importing.gaps import Gap
-from faellesdrift.importing.mapping import load_mapping
-from faellesdrift.municipalities import lookup
+from faellesdrift.importing.mapping import Mapping, load_mapping
+from faellesdrift.importing.records import NetworkHint, Record
+from faellesdrift.model import NAME
+from faellesdrift.municipalities import lookup, municipalities
 from faellesdrift.scaffold import render_tenant, replace_file, slug_for, with_pool
 
 
@@ -63,15 +65,40 @@ def _flow(entry: dict):
     return m
 
 
+def municipality(code: str):
+    """The municipality of a code (751, "0751") or of an existing tenant's slug."""
+    m = lookup(code)
+    if m is None and NAME.match(code):
+        m = next((x for x in municipalities().values() if slug_for(x.name) == code), None)
+    if m is None:
+        raise ConfigError(f"{code!r} is not one of the 98 municipality codes (e.g. 751 or "
+                          "\"0751\") nor a municipality's slug (e.g. odder)")
+    return m
+
+
 def run_import(root: Path, code: str, source: Path, *, mapping_file: Path | None = None,
                population: int | None = None, today: date, dry_run: bool = False
                ) -> ImportResult:
-    m = lookup(code)
-    if m is None:
-        raise ConfigError(f"{code!r} is not one of the 98 municipality codes (e.g. 751 or "
-                          "\"0751\")")
+    m = municipality(code)
     kind = sources.kind_of_file(source)
     mapping = load_mapping(mapping_file)
+    hints: list = []
+    if kind == "netbox":
+        records, hints, gaps = sources.read_netbox(source, m.code, m.name, slug_for(m.name))
+    elif kind == "xlsx":
+        records, gaps = sources.read_xlsx(source, mapping)
+    else:
+        records, gaps = sources.read_csv(source, mapping)
+    return import_records(root, m.code, records, gaps, mapping=mapping, hints=hints,
+                          population=population, today=today, dry_run=dry_run)
+
+
+def import_records(root: Path, code: str, records: list[Record], gaps: list[Gap], *,
+                   mapping: Mapping, hints: list[NetworkHint] = (), population: int | None,
+                   today: date, dry_run: bool) -> ImportResult:
+    """Records from any source (a sheet, an export, discovery) into the tenant file: build,
+    merge keeping comments, validate the community as it would be, then write."""
+    m = municipality(code)
     community, findings = load_community(root)
     if community is None:
         raise ConfigError(f"{STANDARDS_FILE}: {findings[0].one_line()}")
@@ -81,14 +108,6 @@ def run_import(root: Path, code: str, source: Path, *, mapping_file: Path | None
     if own is None and path.exists():
         raise ConfigError(f"{path.relative_to(root)} does not validate; run `faellesdrift "
                           "validate`, fix it, then import again")
-    hints: list = []
-    if kind == "netbox":
-        records, hints, gaps = sources.read_netbox(source, m.code, m.name, slug)
-    elif kind == "xlsx":
-        records, gaps = sources.read_xlsx(source, mapping)
-    else:
-        records, gaps = sources.read_csv(source, mapping)
-
     existing = Existing()
     for s in community.sources:
         for h in (*s.tenant.servers, *s.tenant.network_devices, *s.tenant.other_assets):
@@ -116,7 +135,7 @@ def run_import(root: Path, code: str, source: Path, *, mapping_file: Path | None
         existing.networks = [IPv4Network(n["prefix"]) for n in scaffold.get("networks") or []]
         existing.vlans = {int(n["vlan"]) for n in scaffold.get("networks") or []}
     vr = standards.vlan_range
-    plan = build(records, mapping, existing, pool, hints, (vr.min, vr.max))
+    plan = build(records, mapping, existing, pool, list(hints), (vr.min, vr.max))
     new_text = _merge(text, plan)
     result = ImportResult(slug, f"{TENANTS_DIR}/{slug}.yaml", False,
                           str(pool) if standards_text else None, _counts(plan, records),
@@ -219,4 +238,4 @@ def _check(root: Path, slug: str, text: str, standards_text: str | None, today: 
     return [f for f in after if key(f) not in before]
 
 
-__all__ = ["ImportResult", "host_name", "run_import"]
+__all__ = ["ImportResult", "host_name", "import_records", "municipality", "run_import"]

@@ -2,9 +2,10 @@
 
 - one segment per tenant (its networks' prefixes), one shared-services segment;
 - servers: every server, or the first N per tenant; each keeps its estate address;
-- devices: every network device, starting from a plausible config with the
-  effective control values (exceptions' kept values included) and one or two
-  known deviations from the standard (devices/configs.py).
+- devices: every network device, starting from its config as the core renders
+  it (faellesdrift.device_config: the effective control values, exceptions' kept
+  values included) with one or two known deviations from the standard applied
+  (devices/drift.py).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 from ipaddress import IPv4Address, IPv4Interface
 from typing import Any
 
+from faellesdrift.device_config import CONTROLS, ControlValueError, render
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate
-from faellesdrift.lab.devices import configs
+from faellesdrift.lab.devices import drift
+from faellesdrift.lab.devices.store import seed_lines
 from faellesdrift.lab.errors import LabError
 from faellesdrift.lab.spec import (
     PLATFORMS,
@@ -24,10 +27,8 @@ from faellesdrift.lab.spec import (
     ServicesSpec,
     TenantSpec,
 )
-from faellesdrift.model import NetworkDevice, Server, Tenant
+from faellesdrift.model import BASELINE_OS, NetworkDevice, Server, Tenant
 
-NETWORK_CONTROLS = (configs.NTP, configs.SYSLOG, configs.SNMP, configs.TACACS, configs.DNS,
-                    configs.BANNER)
 TACACS_PORT = 49
 
 
@@ -63,7 +64,11 @@ def _tenant(estate: Estate, tenant: Tenant, limit: int | None) -> TenantSpec:
 def _pick(estate: Estate, servers: list[Server], limit: int | None) -> list[Server]:
     """At most ``limit`` servers: those an exception names first (active or expired), so a
     small lab shows kept values, and standard values returning, end to end; then in file
-    order. The choice does not depend on the date, so the lab stays the same as time passes."""
+    order. The choice does not depend on the date, so the lab stays the same as time passes.
+
+    Lab servers are Linux containers: a server whose OS the Linux baseline does not cover
+    (Windows) is inventory only and never becomes one."""
+    servers = [s for s in servers if s.os in BASELINE_OS]
     if limit is None:
         return list(servers)
     named = {h for k in estate.exceptions() for h in k.record.hosts}
@@ -76,14 +81,14 @@ def _device(estate: Estate, tenant: Tenant, device: NetworkDevice, index: int) -
         raise LabError(f"{tenant.slug}: {device.name} is {device.platform}, which the lab does "
                        f"not emulate (supported: {', '.join(PLATFORMS)})")
     values, kept = _effective(estate, device.name)
-    facts = configs.DeviceFacts(
-        name=device.name, platform=device.platform, role=device.role, site=device.site,
-        ports=int(device.ports), address=_interface(tenant, device.name, device.address),
-        vlans=tuple((n.vlan, n.name) for n in tenant.networks),
-        domain=f"{tenant.slug}.{estate.standards.community.lower()}.lab")
-    values, deviations = configs.deviate(values, kept, facts, index)
+    network = _interface(tenant, device.name, device.address).network
+    values, deviations = drift.deviate(values, kept, network, index)
+    try:
+        text = render(estate, estate.host(device.name), overrides=values).text
+    except ControlValueError as exc:
+        raise LabError(f"{tenant.slug}: {device.name} cannot be seeded: {exc}") from None
     return DeviceSpec(name=device.name, tenant=tenant.slug, platform=device.platform,
-                      address=device.address, config=configs.render(facts, values),
+                      address=device.address, config=seed_lines(device.platform, text),
                       deviations=deviations)
 
 
@@ -91,7 +96,7 @@ def _effective(estate: Estate, host: str) -> tuple[dict[str, Any], set[str]]:
     """Each network control's effective value for host, and which ones an exception keeps."""
     values: dict[str, Any] = {}
     kept: set[str] = set()
-    for control in NETWORK_CONTROLS:
+    for control in CONTROLS:
         try:
             eff = estate.effective(control, host)
         except ConfigError:
@@ -106,8 +111,8 @@ def _services(estate: Estate) -> ServicesSpec:
     shared = estate.standards.shared_services
     tcp = [(shared.monitoring.host, shared.monitoring.port),
            (shared.backup.host, shared.backup.port)]
-    tacacs = estate.standards.control(configs.TACACS)
-    for addr in configs.as_list(tacacs.default if tacacs else None):
+    tacacs = estate.standards.control(drift.TACACS)
+    for addr in drift.as_list(tacacs.default if tacacs else None):
         try:
             ip = IPv4Address(addr)
         except ValueError:

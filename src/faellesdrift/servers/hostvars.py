@@ -286,6 +286,11 @@ class Selection:
                                     *(r.tenant for r in self.refused)]))
 
 
+def not_covered(os_name: str) -> str:
+    """Why a server is left out of every run: the reason people read in plans and reports."""
+    return f"{os_name}: not covered by the Linux baseline (inventory only)"
+
+
 def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] = (),
            reachable: Iterable[str] | None = None, connect_user: str = "root") -> Selection:
     """The servers to run on: filtered by tenant and host, limited to what can be reached.
@@ -305,6 +310,8 @@ def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] 
         if tenants and h.tenant not in tenants:
             raise ConfigError(f"--host {name}: belongs to tenant {h.tenant}, not "
                               f"{', '.join(tenants)}")
+        if h.spec.os not in BASELINE_OS:
+            continue  # left out below with the reason, not an error: it is inventory only
         if reach is not None and name not in reach:
             raise ConfigError(f"--host {name}: not in the lab; run `faellesdrift lab status` "
                               "for the servers it has")
@@ -314,10 +321,10 @@ def select(estate: Estate, *, tenants: Iterable[str] = (), hosts: Iterable[str] 
     left_out: dict[str, str] = {}
     refused: list[Refused] = []
     for h in sorted(candidates, key=lambda h: (h.tenant, h.name)):
-        if reach is not None and h.name not in reach:
+        if h.spec.os not in BASELINE_OS:  # Windows: kept as inventory, never a lab host
+            left_out[h.name] = not_covered(h.spec.os)
+        elif reach is not None and h.name not in reach:
             left_out[h.name] = "not in the lab"
-        elif h.spec.os not in BASELINE_OS:
-            left_out[h.name] = f"os {h.spec.os} is not supported by the playbooks"
         else:
             try:
                 targets.append(baseline(estate, h.name, connect_user=connect_user))

@@ -38,9 +38,25 @@ def fingerprint(selection: Selection, access: Access, playbooks: Path) -> str:
     h.update(str(access.ssh_config).encode())
     if access.ssh_config.is_file():
         h.update(access.ssh_config.read_bytes())
-    for path in sorted(p for p in playbooks.rglob("*") if p.is_file()):
+    h.update(playbooks_digest(playbooks).encode())
+    return h.hexdigest()
+
+
+def playbooks_digest(playbooks: Path) -> str:
+    """One hash of the playbooks' files (names and contents; caches left out)."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in playbooks.rglob("*") if p.is_file()
+                       and "__pycache__" not in p.parts):
         h.update(str(path.relative_to(playbooks)).encode())
         h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def desired_state(host_vars: dict, playbooks: str) -> str:
+    """The desired state of one host in one hash: its vars and the playbooks. The baseline's
+    probe compares it with what the last apply recorded on the host (fd_baseline_hash)."""
+    h = hashlib.sha256(playbooks.encode())
+    h.update(json.dumps(host_vars, sort_keys=True, default=str).encode())
     return h.hexdigest()
 
 

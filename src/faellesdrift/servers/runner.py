@@ -193,6 +193,10 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
     (run_dir / "tmp").mkdir()
     connection = {"ansible_user": access.user}
     inv = inventory(selection, access.operator_keys, connection)
+    digest = plans.playbooks_digest(project)
+    for group in inv["all"]["children"].values():
+        for hv in group["hosts"].values():
+            hv["fd_baseline_hash"] = plans.desired_state(hv, digest)
     (run_dir / "inventory" / "hosts.json").write_text(json.dumps(inv, indent=2) + "\n")
     forks = forks or default_forks(len(selection.targets))
     start = time.monotonic()
