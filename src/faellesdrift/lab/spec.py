@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 from typing import Literal
 
-Platform = Literal["cisco_ios", "arista_eos", "juniper_junos"]
-PLATFORMS: tuple[str, ...] = ("cisco_ios", "arista_eos", "juniper_junos")
+Platform = Literal["cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos", "aruba_aoscx",
+                   "fortinet"]
+PLATFORMS: tuple[str, ...] = ("cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos",
+                              "aruba_aoscx", "fortinet")
 
 
 @dataclass(frozen=True)
