@@ -1,0 +1,47 @@
+"""A network run's result as JSON and back, without loss (what a worker sends home).
+
+The JSON the CLI prints (``FleetResult.to_dict``) is for people and scripts: it
+redacts and rounds. Between a worker and the coordinator every field travels
+as it is, so the merged result is the one a local run would have produced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
+
+
+def _control(c: ControlResult) -> dict[str, Any]:
+    return {f.name: getattr(c, f.name) for f in fields(ControlResult)}
+
+
+def host_to_json(h: HostResult) -> dict[str, Any]:
+    out = {f.name: getattr(h, f.name) for f in fields(HostResult)}
+    out["status"] = h.status.value
+    out["controls"] = [_control(c) for c in h.controls]
+    return out
+
+
+def host_from_json(d: dict[str, Any]) -> HostResult:
+    controls = tuple(ControlResult(**{**c, "missing": tuple(c["missing"]),
+                                      "extra": tuple(c["extra"])}) for c in d["controls"])
+    return HostResult(d["host"], d["tenant"], d["platform"], Status(d["status"]), d["reason"],
+                      controls, tuple(d["pushed"]), tuple(d["exceptions"]), d["details"],
+                      d["seconds"])
+
+
+def fleet_to_json(f: FleetResult) -> dict[str, Any]:
+    return {"command": f.command, "hosts": [host_to_json(h) for h in f.hosts],
+            "started": f.started.isoformat(),
+            "finished": f.finished.isoformat() if f.finished else None,
+            "target": f.target, "details": f.details}
+
+
+def fleet_from_json(d: dict[str, Any]) -> FleetResult:
+    return FleetResult(d["command"], tuple(host_from_json(h) for h in d["hosts"]),
+                       datetime.fromisoformat(d["started"]),
+                       datetime.fromisoformat(d["finished"]) if d["finished"] else None,
+                       d["target"], d["details"])
