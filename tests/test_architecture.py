@@ -92,3 +92,43 @@ def test_the_checks_find_what_they_look_for():
     assert "faellesdrift.lab.netns" in graph["faellesdrift.lab.segments"]
     assert (_layer("faellesdrift.estate"), _layer("faellesdrift.reports.site"),
             _layer("faellesdrift.onboarding.flow")) == ("core", "reports", "onboarding")
+
+
+#: the one adapter that drives another: the platform's Pulumi provider creates lab servers and
+#: devices through the lab's public API, as a provider drives a cloud's SDK
+ADAPTER_USES = {("platform", "lab")}
+
+
+def test_no_adapter_imports_another():
+    wrong = sorted(f"{module} imports {dep}" for module, deps in _graph().items() for dep in deps
+                   if _layer(module) in ADAPTERS and _layer(dep) in ADAPTERS
+                   and _layer(module) != _layer(dep)
+                   and (_layer(module), _layer(dep)) not in ADAPTER_USES)
+    assert wrong == []
+
+
+#: file names each adapter owns; whatever crosses adapters goes through a core artefact
+OWNED_FILES = {
+    "lab": ("devices.json", "state.json", "credentials.json", "forwards.json", "services.json"),
+    "platform": ("outputs-",),
+}
+
+
+def _string_constants(path: Path) -> set[str]:
+    return {node.value for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+
+
+def test_no_module_names_another_adapters_files():
+    wrong = []
+    for path in SRC.rglob("*.py"):
+        here = _layer(_name(path))
+        if here == "core":
+            continue
+        constants = _string_constants(path)
+        for owner, names in OWNED_FILES.items():
+            if owner == here:
+                continue
+            wrong += [f"{path.relative_to(SRC)} names {owner}'s {name!r}" for name in names
+                      if any(name in c for c in constants if " " not in c)]  # not in prose
+    assert wrong == []

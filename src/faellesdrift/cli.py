@@ -8,13 +8,14 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from faellesdrift import __version__
+from faellesdrift import __version__, junit
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate, set_today, settings_for
 from faellesdrift.commands import LazyGroup
-from faellesdrift.community import STANDARDS_FILE
+from faellesdrift.community import STANDARDS_FILE, tenant_files
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate, validate
 from faellesdrift.findings import has_errors
+from faellesdrift.junit import JunitOpt
 from faellesdrift.loader import load_model
 from faellesdrift.model import Standards
 from faellesdrift.scaffold import write_tenant
@@ -45,7 +46,7 @@ def main(
 
 @app.command("validate")
 def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
-                 output: OutputOpt = Output.table) -> None:
+                 output: OutputOpt = Output.table, junit_file: JunitOpt = None) -> None:
     """Check the standards and every tenant file against the schema and the guardrails.
 
     Exit code 0 when there are no errors (warnings allowed), 1 otherwise. Expired
@@ -84,6 +85,10 @@ def validate_cmd(root: RootOpt = None, today: TodayOpt = None,
         if not result.ok and result.estate is not None:
             console.print("only expired exceptions are in error: the other commands run and "
                           "apply the standard value on their hosts")
+    if junit_file is not None:
+        checked = [STANDARDS_FILE] + [str(p.relative_to(settings.root))
+                                      for p in tenant_files(settings.root)]
+        junit.save(junit_file, [junit.findings_suite(findings, checked)])
     if has_errors(list(findings)):
         raise typer.Exit(1)
 
@@ -171,15 +176,21 @@ def tenant_import(
                                                    "has no file yet.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the result, write "
                                           "nothing.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 1 when any row was "
+                                         "skipped (for scripts that need every row).")] = False,
     root: RootOpt = None, today: TodayOpt = None, output: OutputOpt = Output.table,
 ) -> None:
     """Import an asset list into tenants/<slug>.yaml (new, or merged keeping comments) and
-    print the gap list. Exit 1 when a row was skipped or the result would not validate."""
+    print the gap list: every row skipped, fixed, defaulted or kept out, with what to do.
+
+    Exit 0 when the file was written (--dry-run: would be) and validates, even if rows were
+    skipped — they are in the gap list; 1 when the result would not validate (nothing is
+    written) or, with --strict, when a row was skipped; 2 on bad usage."""
     from faellesdrift.importing.cli import run_import_command
 
     day = set_today(today)
-    run_import_command(settings_for(root).root, code, source, mapping, population, dry_run,
-                       day, output)
+    run_import_command(settings_for(root), code, source, mapping, population, dry_run,
+                       day, output, strict)
 
 
 def run() -> None:  # pragma: no cover - console entry point

@@ -27,14 +27,16 @@ class Lazy:
 
 
 ADAPTERS: dict[str, Lazy] = {  # in the order of the data flow
+    "discover": Lazy("faellesdrift.importing.discover_cli:discover_cmd",
+                     "Log in to live gear and bring what it reports into a tenant file."),
     "lab": Lazy("faellesdrift.lab.cli:lab_app",
                 "The local lab: emulated network gear and isolated servers."),
     "plan": Lazy("faellesdrift.platform.cli:plan_cmd",
-                 "Preview the platform stack (Pulumi) with its policies, per tenant."),
+                 "Preview the platform stacks (Pulumi) with their policies, per tenant."),
     "apply": Lazy("faellesdrift.platform.cli:apply_cmd",
-                  "Apply the platform stack (Pulumi): shows the plan first."),
+                  "Apply the platform stacks (Pulumi), tenants in parallel: shows the plan first."),
     "pulumi": Lazy("faellesdrift.platform.cli:platform_app",
-                   "The platform stack (Pulumi): plan, apply, destroy."),
+                   "The platform stacks (Pulumi): plan, apply, destroy, drift, migrate."),
     "inventory": Lazy("faellesdrift.network.cli:inventory_app",
                       "Nornir and Ansible inventories generated from the estate."),
     "network": Lazy("faellesdrift.network.cli:network_app",
@@ -51,6 +53,14 @@ ADAPTERS: dict[str, Lazy] = {  # in the order of the data flow
                    "Write the transparency report (static HTML)."),
     "onboard": Lazy("faellesdrift.onboarding.cli:onboard_cmd",
                     "Onboard one municipality: validate, plan, apply, verify, meter, report."),
+    "review": Lazy("faellesdrift.delivery.cli:review_cmd",
+                   "What a change does (pull request): changes, plans, cost, approvals."),
+    "codeowners": Lazy("faellesdrift.delivery.cli:codeowners_cmd",
+                       "CODEOWNERS (GitHub/GitLab) from the tenant files' approvers."),
+    "deliver": Lazy("faellesdrift.delivery.cli:deliver_cmd",
+                    "Deliver a merged change to the affected tenants, verify, audit."),
+    "worker": Lazy("faellesdrift.distributed.cli:worker_cmd",
+                   "A Celery worker for network and server runs (--executor celery)."),
 }
 
 

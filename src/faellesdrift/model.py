@@ -34,7 +34,7 @@ from faellesdrift.values import ValueType, shown
 _CONTROL_CHARS = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]")
 NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")  # hosts and tenant slugs
-_EXCEPTION_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")
+_RECORD_ID = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,39}$")  # exception and contract ids
 _CONTROL_ID = re.compile(r"^(net|srv|platform)\.[a-z0-9_]+(\.[a-z0-9_]+)*$")
 
 
@@ -126,7 +126,8 @@ def explain_mismatch(pattern: str, value: object) -> PydanticCustomError | None:
 
 SafeText = Annotated[str, Field(min_length=1, max_length=500, pattern=_SAFE_TEXT)]
 Name = Annotated[str, Field(strict=True, pattern=NAME.pattern)]
-ExceptionId = Annotated[str, AfterValidator(_id_pattern(_EXCEPTION_ID, "id", "ODD-EX-001"))]
+ExceptionId = Annotated[str, AfterValidator(_id_pattern(_RECORD_ID, "id", "ODD-EX-001"))]
+ContractId = Annotated[str, AfterValidator(_id_pattern(_RECORD_ID, "contract id", "ODD-K-001"))]
 ControlId = Annotated[str, AfterValidator(_id_pattern(_CONTROL_ID, "control id", "net.ntp.servers"))]
 Value = Annotated[Any, AfterValidator(_safe_value)]
 Count = Annotated[int, Field(strict=True, ge=0)]
@@ -135,7 +136,9 @@ Code = Annotated[str, BeforeValidator(_code)]
 Address = Annotated[IPv4Address, BeforeValidator(_ipv4)]
 
 Mode = Literal["shared", "local", "planned"]
-Platform = Literal["cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos"]
+#: Network device platforms (netmiko device types) the network adapter and the lab handle.
+Platform = Literal["cisco_ios", "arista_eos", "juniper_junos", "cisco_nxos", "fortinet",
+                   "aruba_aoscx"]
 OperatingSystem = Literal["debian12", "debian11", "ubuntu2204", "ubuntu2404", "rhel9",
                           "windows2016", "windows2019", "windows2022", "windows2025"]
 #: Server operating systems the shared baseline (the playbooks) covers; a server with another
@@ -156,6 +159,13 @@ class Contact(Strict):
     name: SafeText
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$")]
     phone: SafeText | None = None
+
+
+_OWNER = re.compile(r"^(@[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+                    r"(?:/[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)*"
+                    r"|[^@\s]+@[^@\s]+\.[a-z]{2,})$")
+#: who approves changes in the code host: @user, @org/team (GitLab: @group/subgroup) or an email
+Owner = Annotated[str, AfterValidator(_id_pattern(_OWNER, "approver", "@odder-it or @midt/odder"))]
 
 
 class Contacts(Strict):
@@ -220,6 +230,10 @@ class NetworkDevice(Strict):
     role: Literal["core", "distribution", "access", "firewall", "wan", "wlan-controller"]
     site: SafeText
     ports: Annotated[int, Field(strict=True, gt=0, le=100_000)]
+    # as the device reports them (`faellesdrift discover` fills them and flags differences)
+    model: SafeText | None = None
+    serial: SafeText | None = None
+    os_version: SafeText | None = None
 
 
 class OtherAsset(Strict):
@@ -235,7 +249,7 @@ class OtherAsset(Strict):
     reason: SafeText  # why it is not under the shared baseline
 
 
-class Inventory(Strict):
+class AssetCount(Strict):
     """Things the community does not run yet but must see (risk 5): counts only."""
 
     count: Annotated[int, Field(strict=True, ge=0, le=10_000_000)]
@@ -259,13 +273,13 @@ class ExceptionRecord(Strict):
     approved_by: SafeText | None = None
     approved_on: date | None = None
     expires: date | None = None
-    contract: ExceptionId | None = None
+    contract: ContractId | None = None
 
 
 class Contract(Strict):
     """An existing local investment (risk 2): kept until it ends."""
 
-    id: ExceptionId
+    id: ContractId
     supplier: SafeText
     covers: Annotated[list[Name], Field(min_length=1)]
     ends: date
@@ -289,11 +303,13 @@ class Tenant(Strict):
     servers: list[Server] = []
     network_devices: list[NetworkDevice] = []
     other_assets: list[OtherAsset] = []
-    endpoints: Inventory
-    identities: Inventory
+    endpoints: AssetCount
+    identities: AssetCount
     exceptions: list[ExceptionRecord] = []
     contracts: list[Contract] = []
     onboarding: Onboarding
+    # who approves changes to this file on the municipality's behalf (CODEOWNERS)
+    approvers: list[Owner] = []
 
     @property
     def hostnames(self) -> set[str]:
@@ -477,6 +493,14 @@ class Settlement(Strict):
         return self
 
 
+class Approvals(Strict):
+    """The company's groups in the code host: operations co-own every tenant file, the
+    board owns the standards (community.yaml, schemas) and decides on exceptions."""
+
+    operations: Annotated[list[Owner], Field(min_length=1)]
+    board: Annotated[list[Owner], Field(min_length=1)]
+
+
 class Standards(Strict):
     """The community standards file: what is shared by every tenant."""
 
@@ -489,6 +513,7 @@ class Standards(Strict):
     quotas: Quotas
     controls: Annotated[list[Control], Field(min_length=1)]
     settlement: Settlement | None = None  # required by `meter` and `bill`
+    approvals: Approvals | None = None  # required by `codeowners`
 
     def quota_for(self, slug: str) -> Quota:
         return self.quotas.per_tenant.get(slug, self.quotas.default)

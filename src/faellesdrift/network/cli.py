@@ -10,6 +10,7 @@ or was unreachable (and, for compliance, when any device is not compliant);
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Annotated
 
@@ -17,10 +18,11 @@ import typer
 from rich.markup import escape
 from rich.text import Text
 
-from faellesdrift import results
+from faellesdrift import executors, junit, results
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate
+from faellesdrift.junit import JunitOpt
 from faellesdrift.network.backup import backup
 from faellesdrift.network.compliance import compliance
 from faellesdrift.network.filters import Filters
@@ -48,7 +50,8 @@ SiteOpt = Annotated[list[str] | None, typer.Option(
 RoleOpt = Annotated[list[str] | None, typer.Option(
     "--role", help="Only devices with this role (core, access, firewall, …); repeat for more.")]
 PlatformOpt = Annotated[list[str] | None, typer.Option(
-    "--platform", help="Only this platform (cisco_ios, arista_eos, juniper_junos); repeat.")]
+    "--platform", help="Only this platform (cisco_ios, cisco_nxos, arista_eos, juniper_junos, "
+                       "aruba_aoscx, fortinet); repeat.")]
 HostOpt = Annotated[list[str] | None, typer.Option(
     "--host", help="Only this device; repeat for more.")]
 TargetOpt = Annotated[str | None, typer.Option(
@@ -57,6 +60,13 @@ TargetOpt = Annotated[str | None, typer.Option(
          "the lab when it is up, else the estate.")]
 WorkersOpt = Annotated[int, typer.Option(
     "--workers", min=1, max=50, help="Devices worked on at once (max 50).")]
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor", envvar="FAELLESDRIFT_EXECUTOR",
+    help="local (default): in this process. celery: shards by tenant on `faellesdrift worker` "
+         "processes ($FAELLESDRIFT_BROKER_URL); the same results, summary and exit code.")]
+CanaryOpt = Annotated[int, typer.Option(
+    "--canary", min=0, help="Run this many devices first; when any of them fails, stop "
+         "without touching the others.")]
 
 # paramiko reports a device that drops the session ("Socket exception: Connection reset")
 # on stderr through logging's last-resort handler; the per-host result already says it.
@@ -89,6 +99,39 @@ def _run(what, *args, **kwargs) -> FleetResult:
         return what(*args, **kwargs)
     except FaellesdriftError as exc:
         raise fail(str(exc)) from None
+
+
+def _execute(what, operation: str, executor: str, canary: int, estate: Estate,
+             net: NetworkSettings, filters: Filters, **kwargs) -> FleetResult:
+    """The run in this process or on workers (faellesdrift.executors), canary wave first."""
+    try:
+        executors.check_name(executor)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+
+    def wave(hosts: tuple[str, ...] | None) -> FleetResult:
+        chosen = filters if hosts is None else replace(filters, hosts=hosts)
+        if executor == executors.LOCAL:
+            return _run(what, estate, net, chosen, **kwargs)
+        network = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(net).items()}
+        request = executors.Request(operation, net.root, net.state_dir, estate.today,
+                                    asdict(chosen), {"network": network, **kwargs})
+        try:
+            return executors.load(executor).run(request)
+        except FaellesdriftError as exc:
+            raise fail(str(exc)) from None
+
+    def merge(first: FleetResult, rest: FleetResult) -> FleetResult:
+        both = first.merge(rest)
+        return replace(both, details={**both.details, "filters": filters.describe()})
+
+    names = [h.name for h in filters.select(estate)]
+    fleet, untouched = executors.in_waves(names, canary, wave, lambda f: not f.ok, merge)
+    if untouched:
+        err_console.print(f"[red]canary failed[/] on {len(fleet.failed)} of {len(fleet.hosts)} "
+                          f"device(s): stopped; the other {len(untouched)} were not touched",
+                          highlight=False)
+    return fleet
 
 
 def _save(settings: Settings, fleet: FleetResult) -> None:
@@ -142,6 +185,26 @@ def _control_lines(h: HostResult) -> list[str]:
     return out
 
 
+def _compliance_suite(fleet: FleetResult) -> junit.Suite:
+    """One case per device and control; a device that could not be read is one error."""
+    cases = []
+    for h in fleet.hosts:
+        where = f"{h.tenant}.{h.host}"
+        if not h.checked:
+            cases.append(junit.Case(where, "compliance", "error", f"{h.status.value}: {h.reason}",
+                                    seconds=h.seconds))
+            continue
+        for c in h.controls:
+            kept = f"kept by {c.source}" if c.source != "standard" else "standard"
+            body = "\n".join([*(f"+ {redact(line)}" for line in c.missing),
+                              *(f"- {redact(line)}" for line in c.extra),
+                              *([c.note] if c.note else [])])
+            cases.append(junit.Case(where, c.control, "passed" if c.compliant else "failed",
+                                    f"{len(c.missing)} missing, {len(c.extra)} extra line(s) "
+                                    f"({kept})", body, output=kept))
+    return junit.Suite("network compliance", tuple(cases))
+
+
 # ------------------------------------------------------------------ network
 
 
@@ -149,12 +212,13 @@ def _control_lines(h: HostResult) -> list[str]:
 def backup_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = None,
                platform: PlatformOpt = None, host: HostOpt = None, target: TargetOpt = None,
                workers: WorkersOpt = 20, root: RootOpt = None, today: TodayOpt = None,
+               executor: ExecutorOpt = executors.LOCAL, canary: CanaryOpt = 0,
                output: OutputOpt = Output.table) -> None:
     """Read each device's running config into the backup git repo (redacted), one commit."""
     estate, net, filters, _ = _prepare(root, today, target, workers, tenant, site, role,
                                        platform, host)
     _announce("network backup", estate, filters)
-    fleet = _run(backup, estate, net, filters)
+    fleet = _execute(backup, "network.backup", executor, canary, estate, net, filters)
     if output is Output.table:
         _fleet_table(fleet, ["result"], lambda h: [h.reason])
         console.print(f"commit {fleet.details.get('commit', '')[:12]} in "
@@ -193,7 +257,9 @@ def intended_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt =
 def compliance_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = None,
                    platform: PlatformOpt = None, host: HostOpt = None,
                    target: TargetOpt = None, workers: WorkersOpt = 20, root: RootOpt = None,
-                   today: TodayOpt = None, output: OutputOpt = Output.table) -> None:
+                   executor: ExecutorOpt = executors.LOCAL, canary: CanaryOpt = 0,
+                   today: TodayOpt = None, output: OutputOpt = Output.table,
+                   junit_file: JunitOpt = None) -> None:
     """Per device and control: compliant, or the missing (+) and extra (-) lines.
 
     Exit 1 when any device is not compliant or could not be read and checked.
@@ -201,8 +267,10 @@ def compliance_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt
     estate, net, filters, settings = _prepare(root, today, target, workers, tenant, site,
                                               role, platform, host)
     _announce("network compliance", estate, filters)
-    fleet = _run(compliance, estate, net, filters)
+    fleet = _execute(compliance, "network.compliance", executor, canary, estate, net,
+                     filters)
     _save(settings, fleet)
+    junit.save(junit_file, [_compliance_suite(fleet)])
     if output is Output.table:
         _fleet_table(fleet, ["compliant", "drift in", "exceptions kept"], lambda h: [
             {True: styled("yes", "green"), False: styled("no", "red"),
@@ -223,6 +291,7 @@ def remediate_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt 
                       "--apply", help="Push, read back and re-check (default: dry run).")
                   ] = False,
                   target: TargetOpt = None, workers: WorkersOpt = 20, root: RootOpt = None,
+                  executor: ExecutorOpt = executors.LOCAL, canary: CanaryOpt = 0,
                   today: TodayOpt = None, output: OutputOpt = Output.table) -> None:
     """Dry run (default): the exact lines each device would get. --apply: push and verify.
 
@@ -232,7 +301,8 @@ def remediate_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt 
     estate, net, filters, settings = _prepare(root, today, target, workers, tenant, site,
                                               role, platform, host)
     _announce("network remediate" + (" --apply" if apply else " (dry run)"), estate, filters)
-    fleet = _run(remediate, estate, net, filters, apply=apply)
+    fleet = _execute(remediate, "network.remediate", executor, canary, estate, net,
+                     filters, apply=apply)
     if apply:  # the re-check after the push is a compliance verdict too
         _save(settings, fleet)
     if output is Output.table:

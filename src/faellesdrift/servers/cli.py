@@ -23,9 +23,11 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
+from faellesdrift import clock, executors, junit
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate
+from faellesdrift.junit import JunitOpt
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.hostvars import Selection, select
 from faellesdrift.servers.results import HostResult, Mode, RunResult
@@ -47,6 +49,10 @@ ForksOpt = Annotated[int | None, typer.Option(
     "--forks", min=1, max=100,
     help="Hosts Ansible works on at once (default: all, within the machine's cores and "
          "memory).")]
+ExecutorOpt = Annotated[str, typer.Option(
+    "--executor", envvar="FAELLESDRIFT_EXECUTOR",
+    help="local (default): Ansible from this machine. celery: one Ansible run per tenant on "
+         "`faellesdrift worker` processes ($FAELLESDRIFT_BROKER_URL), merged into one result.")]
 
 STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red",
                 "not run": "red", "passed": "green", "in sync": "green", "drift": "yellow"}
@@ -158,6 +164,21 @@ def _run(mode: Mode, settings: Settings, access: Access, selection: Selection,
             raise fail(str(exc)) from None
 
 
+def _execute(mode: Mode, executor: str, settings: Settings, access: Access,
+             selection: Selection, forks: int | None, quiet: bool) -> RunResult:
+    """The run from this machine, or sharded by tenant on workers (faellesdrift.executors)."""
+    try:
+        if executors.check_name(executor) == executors.LOCAL:
+            return _run(mode, settings, access, selection, forks, quiet)
+        hosts = (*selection.names, *(r.host for r in selection.refused))
+        request = executors.Request(f"servers.{mode}", settings.root, settings.state_dir,
+                                    clock.today(), {"tenants": selection.tenants,
+                                                    "hosts": hosts}, {"forks": forks})
+        return executors.load(executor).run(request)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+
+
 # ------------------------------------------------------------------ output
 
 
@@ -237,6 +258,7 @@ def _footer(result: RunResult) -> None:
 @servers_app.command("plan")
 def plan_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
              host: HostOpt = None, forks: ForksOpt = None,
+             executor: ExecutorOpt = executors.LOCAL,
              diff: Annotated[bool, typer.Option("--diff/--no-diff",
                                                 help="Show each file's diff.")] = False,
              output: OutputOpt = Output.table) -> None:
@@ -246,7 +268,8 @@ def plan_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = N
     failed or was unreachable.
     """
     settings, _, access, selection = _prepare(root, today, tenant, host)
-    result = _run("plan", settings, access, selection, forks, output is Output.json)
+    result = _execute("plan", executor, settings, access, selection, forks,
+                      output is Output.json)
     if output is Output.json:
         print_json(result.to_dict())
     else:
@@ -258,6 +281,7 @@ def plan_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = N
 @servers_app.command("apply")
 def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
               host: HostOpt = None, forks: ForksOpt = None,
+              executor: ExecutorOpt = executors.LOCAL,
               skip_plan: Annotated[bool, typer.Option(
                   "--skip-plan", help="Apply without showing the plan first.")] = False,
               replan: Annotated[bool, typer.Option(
@@ -282,14 +306,14 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
     if not skip_plan and not quiet:  # JSON is for machines: no preview nobody reads
         planned = None if replan else reusable_plan(selection, access, settings)
         if planned is None:
-            planned = _run("plan", settings, access, selection, forks, quiet)
+            planned = _execute("plan", executor, settings, access, selection, forks, quiet)
         _print_plan(planned, show_diff=False)
         if not planned.changed_tasks and planned.ok:
             console.print("nothing to change; applying anyway to confirm", highlight=False)
         if (not yes and sys.stdin.isatty()
                 and not typer.confirm(f"Apply to {len(selection.targets)} host(s)?")):
             raise typer.Exit(1)
-    result = _run("apply", settings, access, selection, forks, quiet)
+    result = _execute("apply", executor, settings, access, selection, forks, quiet)
     if output is Output.json:
         print_json(result.to_dict())
     else:
@@ -303,7 +327,7 @@ def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt =
                host: HostOpt = None,
                workers: Annotated[int, typer.Option(
                    "--workers", min=1, max=16, help="pytest processes side by side.")] = 4,
-               output: OutputOpt = Output.table) -> None:
+               output: OutputOpt = Output.table, junit_file: JunitOpt = None) -> None:
     """Check the servers against the baseline with testinfra (tests/infra), per host.
 
     A host that keeps a local value by exception is checked against that value,
@@ -322,8 +346,28 @@ def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt =
         print_json(result.to_dict())
     else:
         _print_verify(result)
+    junit.save(junit_file, [_verify_suite(result)])
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _verify_suite(result: VerifyResult) -> junit.Suite:
+    """One case per host and check; a host that ran no check is an error, one left out
+    of the run is skipped with the reason."""
+    cases = []
+    for h in result.hosts.values():
+        where = f"{h.tenant}.{h.host}"
+        cases += [junit.Case(where, c.check, c.outcome if c.outcome in ("passed", "skipped")
+                             else "failed",
+                             c.message.splitlines()[0] if c.message else "",
+                             f"{c.control} ({c.source}): {c.message}",
+                             output=f"{c.control} checked against {c.source}")
+                  for c in h.checks]
+        if not h.checks:
+            cases.append(junit.Case(where, "verify", "error", h.reason))
+    cases += [junit.Case(host, "verify", "skipped", why)
+              for host, why in sorted(result.left_out.items())]
+    return junit.Suite("verify", tuple(cases))
 
 
 def _print_verify(result: VerifyResult) -> None:
