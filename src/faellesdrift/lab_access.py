@@ -10,7 +10,6 @@ the device login stays in the lab's own 0600 credentials file, named here by pat
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from types import MappingProxyType
 from typing import Any
 
 from faellesdrift.errors import FaellesdriftError
+from faellesdrift.files import write_text_atomic
 
 VERSION = 1
 FILE_NAME = "access.json"
@@ -64,12 +64,7 @@ def write_lab_access(path: Path, access: LabAccess) -> None:
         "device_credentials": (str(access.device_credentials)
                                if access.device_credentials else None),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(body, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(body, indent=2) + "\n")
 
 
 def read_lab_access(state_dir: Path) -> LabAccess | None:

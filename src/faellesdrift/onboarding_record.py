@@ -7,15 +7,13 @@ the flow. The record lists the flow's steps (``plan``) and each step's outcome
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from faellesdrift import clock
 from faellesdrift.errors import ConfigError
+from faellesdrift.files import write_json_atomic
 from faellesdrift.model import NAME
 from faellesdrift.settings import Settings
 
@@ -48,19 +46,9 @@ def load_record(settings: Settings, tenant: str) -> dict[str, Any] | None:
 def save_record(settings: Settings, tenant: str, record: dict[str, Any]) -> None:
     """Write the record atomically (a reader never sees half a file)."""
     path = record_path(settings, tenant)
-    path.parent.mkdir(parents=True, exist_ok=True)
     record["version"] = VERSION
     record["updated_at"] = clock.stamp()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, ensure_ascii=False, indent=1, sort_keys=True)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_json_atomic(path, record)
 
 
 def status(settings: Settings, tenant: str) -> list[dict[str, Any]]:

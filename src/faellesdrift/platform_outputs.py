@@ -20,19 +20,17 @@ it: a reader never gets a silent empty answer.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import re
-import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from faellesdrift import clock
 from faellesdrift.errors import FaellesdriftError
+from faellesdrift.files import locked, write_json_atomic
 
 VERSION = 1
 WRITER = "faellesdrift apply"
@@ -113,18 +111,6 @@ def environments(state_dir: Path) -> list[str]:
                   if _ENV.match(p.stem.removeprefix("outputs-")))
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o640)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def _parse(path: Path, text: str, environment: str) -> PlatformOutputs:
     def bad(what: str) -> PlatformOutputsError:
         return PlatformOutputsError(f"{path}: {what}; delete it and run `{WRITER}` again")
@@ -189,7 +175,7 @@ def write(state_dir: Path, environment: str, entry: StackOutputs) -> Path:
     An entry with no outputs (a destroyed stack) is removed from the file.
     """
     path = path_for(state_dir, environment)
-    with _locked(path):
+    with locked(path):
         try:
             current = dict(_load(path, environment).stacks)
         except PlatformOutputsMissing:
@@ -206,14 +192,5 @@ def write(state_dir: Path, environment: str, entry: StackOutputs) -> Path:
             current.pop(entry.stack, None)
         data = {"version": VERSION, "environment": environment,
                 "stacks": {n: current[n].to_dict() for n in sorted(current)}}
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-                fh.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        write_json_atomic(path, data)
     return path

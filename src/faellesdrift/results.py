@@ -104,17 +104,15 @@ start writing before the reports read it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from faellesdrift import clock
 from faellesdrift.errors import FaellesdriftError
+from faellesdrift.files import locked, write_json_atomic, write_text_atomic
 from faellesdrift.model import NAME
 from faellesdrift.settings import Settings
 
@@ -190,19 +188,6 @@ def _check_payload(kind: str, payload: Any) -> None:
         raise ResultsError(f"{kind}: 'community' must be an object")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock = path.with_name(f".{path.name}.lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o640)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def _read(path: Path, kind: str) -> dict | None:
     try:
         text = path.read_text(encoding="utf-8")
@@ -219,21 +204,6 @@ def _read(path: Path, kind: str) -> dict | None:
     except ResultsError as exc:
         raise ResultsError(f"{path}: {exc} — delete the file and re-run the command") from None
     return data
-
-
-def _write_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, ensure_ascii=False, indent=1, sort_keys=True, default=str)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def merge(current: dict | None, payload: dict, *, kind: str, at: str | None = None) -> dict:
@@ -257,7 +227,7 @@ def save(settings: Settings, kind: str, payload: dict) -> Path:
     except (TypeError, ValueError) as exc:
         raise ResultsError(f"{kind}: the payload is not JSON-serialisable: {exc}") from None
     path = path_for(settings, kind)
-    with _locked(path):
+    with locked(path):
         try:
             current = _read(path, kind)
         except ResultsError:
@@ -265,7 +235,7 @@ def save(settings: Settings, kind: str, payload: dict) -> Path:
             os.replace(path, path.with_name(f"{path.name}.corrupt-{now().replace(':', '')}"))
             current = None
         merged = merge(current, payload, kind=kind)
-        _write_atomic(path, merged)
+        write_json_atomic(path, merged, durable=True)
         if kind in HISTORY_KINDS:
             _append_history(settings, kind, merged["generated_at"], payload)
     return path
@@ -293,19 +263,7 @@ def _append_history(settings: Settings, kind: str, at: str, payload: dict) -> No
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
     lines = lines[-(HISTORY_KEPT - 1):] + [json.dumps({"at": at, "tenants": tenants},
                                                       sort_keys=True)]
-    _write_atomic_text(path, "\n".join(lines) + "\n")
-
-
-def _write_atomic_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(path, "\n".join(lines) + "\n")
 
 
 def history(settings: Settings, kind: str, slug: str, limit: int = 12) -> list[dict]:
@@ -347,7 +305,7 @@ def tenant_entry(payload: dict | None, slug: str) -> dict | None:
 def forget(settings: Settings, kind: str, tenants: list[str] | None = None) -> None:
     """Drop some tenants' entries (or the whole file): e.g. when a tenant leaves."""
     path = path_for(settings, kind)
-    with _locked(path):
+    with locked(path):
         if tenants is None:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
@@ -357,4 +315,4 @@ def forget(settings: Settings, kind: str, tenants: list[str] | None = None) -> N
             return
         for slug in tenants:
             current.get("tenants", {}).pop(slug, None)
-        _write_atomic(path, current)
+        write_json_atomic(path, current, durable=True)

@@ -58,7 +58,8 @@ def money(ore: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def _dec(value: Any) -> Decimal | None:
+def to_decimal(value: Any) -> Decimal | None:
+    """A finite Decimal from a number or numeric string of a payload, else None."""
     if value is None or isinstance(value, bool):
         return None
     try:
@@ -75,7 +76,7 @@ def _str(value: Any, limit: int = 400) -> str:
 def _amounts(raw: Any) -> dict[str, Decimal]:
     if not isinstance(raw, Mapping):
         return {}
-    return {str(k): d for k, v in raw.items() if (d := _dec(v)) is not None}
+    return {str(k): d for k, v in raw.items() if (d := to_decimal(v)) is not None}
 
 
 def _nested(raw: Any) -> dict[str, dict[str, Decimal]]:
@@ -103,7 +104,7 @@ class Reason:
         if not isinstance(raw, Mapping) or not isinstance(raw.get("text"), str):
             return None
         return cls(_str(raw.get("pool"), 60), _str(raw.get("component"), 30),
-                   _str(raw.get("text")), _dec(raw.get("amount_dkk")))
+                   _str(raw.get("text")), to_decimal(raw.get("amount_dkk")))
 
 
 def _reasons(raw: Any) -> tuple[Reason, ...]:
@@ -126,7 +127,7 @@ class Correction:
 
     @classmethod
     def read(cls, raw: Any) -> Correction | None:
-        if not isinstance(raw, Mapping) or (a := _dec(raw.get("amount_dkk"))) is None:
+        if not isinstance(raw, Mapping) or (a := to_decimal(raw.get("amount_dkk"))) is None:
             return None
         return cls(_str(raw.get("for_period"), 10), a, _str(raw.get("what")))
 
@@ -166,7 +167,7 @@ class ClosedStatement:
 
     @classmethod
     def read(cls, raw: Any) -> ClosedStatement | None:
-        if not isinstance(raw, Mapping) or (a := _dec(raw.get("amount_dkk"))) is None:
+        if not isinstance(raw, Mapping) or (a := to_decimal(raw.get("amount_dkk"))) is None:
             return None
         return cls(_str(raw.get("period"), 10), _str(raw.get("model"), 40),
                    _str(raw.get("mode"), 20), a, _amounts(raw.get("components")),
@@ -248,7 +249,7 @@ class MonthState:
             return None
         return cls(_str(raw["period"], 10),
                    "closed" if raw.get("state") == "closed" else "estimate",
-                   _str(raw.get("model"), 40), _dec(raw.get("total_dkk")),
+                   _str(raw.get("model"), 40), to_decimal(raw.get("total_dkk")),
                    _str(raw.get("closed_at"), 40), _str(raw.get("who"), 80))
 
 
@@ -308,5 +309,5 @@ def read(payload: Mapping[str, Any] | None) -> SettlementResult | None:
         tenants,
         tuple(m for x in months[:240] if (m := MonthState.read(x)) is not None)
         if isinstance(months, Sequence) and not isinstance(months, str) else (),
-        _dec(community.get("total_dkk")), _str(payload.get("generated_at"), 40) or None,
+        to_decimal(community.get("total_dkk")), _str(payload.get("generated_at"), 40) or None,
         version if isinstance(version, int) and not isinstance(version, bool) else 1)

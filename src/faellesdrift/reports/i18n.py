@@ -15,7 +15,6 @@ from __future__ import annotations
 import gettext
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from importlib import resources
 from io import BytesIO
@@ -28,6 +27,7 @@ from babel.numbers import format_currency, format_decimal
 from babel.support import Translations
 
 from faellesdrift.errors import ConfigError
+from faellesdrift.settlement_result import to_decimal
 
 
 def N_(message: str) -> str:
@@ -77,17 +77,6 @@ def translations(lang: str) -> gettext.NullTranslations:
     write_mo(buffer, catalog)
     buffer.seek(0)
     return Translations(buffer, domain=DOMAIN)
-
-
-def to_decimal(value: Any) -> Decimal | None:
-    """A finite Decimal from a number or numeric string in results, else None."""
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        d = Decimal(str(value))
-    except (InvalidOperation, ValueError):
-        return None
-    return d if d.is_finite() else None
 
 
 @dataclass(frozen=True)
