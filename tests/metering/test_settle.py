@@ -425,3 +425,20 @@ def test_the_sample_in_february_2027_by_hand(estate: Estate) -> None:
     ops = {t.slug: t.by_pool["operations"] for t in eq.tenants if t.amount_ore}
     assert ops == {"aarhus": 5_142_857 + 25_200_000, "horsens": 2_571_429 + 3_319_355,
                    "randers": 5_142_857 + 6_706_452, "silkeborg": 5_142_857 + 6_774_193}
+
+
+def test_kit_outside_the_baseline_is_counted_not_charged(community_copy) -> None:
+    from pathlib import Path
+
+    from faellesdrift.estate import load_estate
+    from faellesdrift.metering.collect import Context, collect_estate
+
+    odder = community_copy / "tenants" / "odder.yaml"
+    odder.write_text(odder.read_text(encoding="utf-8") + (
+        "other_assets:\n  - {name: odd-fgt90, kind: appliance, platform: FortiGate 100F,"
+        " reason: Run by the local vendor under contract}\n"), encoding="utf-8")
+    estate = load_estate(community_copy)
+    ctx = Context(estate, NOV, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
+    rows = [r for r in collect_estate(ctx)[0].rows if r.meter == "inventory.asset"]
+    assert [(r.tenant, r.subject) for r in rows] == [("odder", "odd-fgt90")]
+    assert "inventory.asset" not in estate.standards.settlement.rates  # counted, not priced

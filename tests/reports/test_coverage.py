@@ -71,9 +71,24 @@ def test_endpoints_come_first_and_nobody_covering_them_is_high(community_copy):
 def test_local_servers_without_control_are_a_medium_gap(community_copy):
     _edit(community_copy, "odder", "  servers: shared", "  servers: local")
     t = load_estate(community_copy, TODAY).tenant("odder")
-    [g] = [g for g in tenant_gaps(t, TODAY) if g.service == "servers"]
+    [g] = [g for g in tenant_gaps(t, TODAY) if g.service == "servers"
+           and g.rule != "coverage.outside-baseline"]
     assert g.severity == "medium" and g.rule == "coverage.no-security-control"
     assert "kept by the municipality" in g.message
+
+
+def test_servers_and_kit_outside_the_baseline_are_gaps_with_the_reason(community_copy):
+    odder = community_copy / "tenants" / "odder.yaml"
+    odder.write_text(odder.read_text(encoding="utf-8") + (
+        "other_assets:\n  - {name: odd-fgt90, kind: network_device, platform: FortiGate 100F,"
+        " reason: Run by the local vendor under contract}\n"), encoding="utf-8")
+    t = load_estate(community_copy, TODAY).tenant("odder")
+    outside = [g for g in tenant_gaps(t, TODAY) if g.rule == "coverage.outside-baseline"]
+    windows = sorted(s.name for s in t.servers if s.os.startswith("windows"))
+    assert windows and [(g.service, g.severity) for g in outside] == [("servers", "medium"),
+                                                                       ("network", "medium")]
+    assert all(name in outside[0].message for name in windows)
+    assert "odd-fgt90" in outside[1].message and "local vendor" in outside[1].message
 
 
 def test_a_passed_handover_date_is_overdue(community_copy):

@@ -78,6 +78,8 @@ def collect_estate(ctx: Context) -> list[Collected]:
         for d in t.network_devices:
             rows += [usage_row("estate", day, t.slug, "network.device", d.name, 1),
                      usage_row("estate", day, t.slug, "network.port", d.name, d.ports)]
+        rows += [usage_row("estate", day, t.slug, "inventory.asset", a.name, 1)
+                 for a in t.other_assets]
         rows.append(usage_row("estate", day, t.slug, "endpoint.device", "endpoints",
                               t.endpoints.count))
         rows.append(usage_row("estate", day, t.slug, "identity.account", "identities",

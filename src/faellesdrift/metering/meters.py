@@ -38,6 +38,8 @@ CATALOG: dict[str, Meter] = {m.name: m for m in [
     Meter("backup.gb", "GB", "gauge", "disk protected by the shared backup"),
     Meter("endpoint.device", "device", "gauge", "endpoints (counted, run as scoped)"),
     Meter("identity.account", "account", "gauge", "identities (counted, run as scoped)"),
+    Meter("inventory.asset", "asset", "gauge",
+          "kit known but not under the shared baseline (a tenant's other_assets)"),
     Meter("platform.resource", "resource", "gauge", "platform resources from Pulumi outputs"),
     Meter("change.applied", "change", "counter", "changes applied by network/server runs"),
 ]}

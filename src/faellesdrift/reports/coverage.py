@@ -14,6 +14,8 @@ inventory counts (``covered_by``, ``security_control``). Rules, as data:
 - ``coverage.planned`` (high for endpoints and identities, else medium): only
   planned — the community does not cover it until the handover date, and the
   municipality carries the risk until then;
+- ``coverage.outside-baseline`` (medium): servers on an OS the shared (Linux) baseline
+  does not cover, and kit known only as inventory (``other_assets``);
 - ``coverage.before-go-live`` (medium): shared, but the municipality's go-live
   (its onboarding target) has not come yet, so the municipality still runs it.
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from faellesdrift.model import AssetCount, ScopeEntry, Tenant
+from faellesdrift.model import BASELINE_OS, AssetCount, ScopeEntry, Tenant
 from faellesdrift.reports.i18n import N_, Formats
 
 #: Attack-surface order: where attacks start first.
@@ -46,7 +48,7 @@ HIGH_CLASSES = ("endpoints", "identities")
 
 #: The rules, worst first: within a service and severity, gaps are listed in this order.
 RULES = ("coverage.uncovered", "coverage.no-security-control", "coverage.handover-overdue",
-         "coverage.planned", "coverage.before-go-live")
+         "coverage.planned", "coverage.outside-baseline", "coverage.before-go-live")
 
 
 @dataclass(frozen=True)
@@ -175,7 +177,32 @@ def tenant_gaps(t: Tenant, today: date, gettext: Callable[[str], str] = _untrans
                 ).format(service=what, date=fmt.day(entry.from_)),
                 fix=_("hand over and set `scope.{service}: shared`, or set a new date").format(
                     service=service), **common))
-    return gaps
+    return gaps + _outside_baseline(t, _)
+
+
+def _outside_baseline(t: Tenant, _: Callable[[str], str]) -> list[Gap]:
+    """Servers on an OS the shared (Linux) baseline does not cover, and kit known only as
+    inventory (``other_assets``): run or kept, but not hardened or verified by the community."""
+    out = []
+    windows = [s.name for s in t.servers if s.os not in BASELINE_OS]
+    if windows:
+        out.append(Gap("coverage.outside-baseline", "medium", tenant=t.slug, name=t.name,
+                       service="servers", mode=t.scope.servers.mode, covered_by=None,
+                       exposure=_("{n} servers").format(n=len(windows)),
+                       message=_("servers on an OS the shared baseline does not cover: {hosts}"
+                                 ).format(hosts=", ".join(windows)),
+                       fix=_("record who patches and hardens them, or plan their move to a "
+                             "covered OS")))
+    for a in t.other_assets:
+        service = "network" if a.kind == "network_device" else "servers"
+        out.append(Gap("coverage.outside-baseline", "medium", tenant=t.slug, name=t.name,
+                       service=service, mode=getattr(t.scope, service).mode, covered_by=None,
+                       exposure=a.platform,
+                       message=_("{asset} is known but not under the shared baseline: {reason}"
+                                 ).format(asset=a.name, reason=a.reason),
+                       fix=_("keep its contract and security controls on record, or bring it "
+                             "under the baseline")))
+    return out
 
 
 def gaps(tenants: tuple[Tenant, ...] | list[Tenant], today: date,
