@@ -41,7 +41,7 @@ from pathlib import Path
 
 import yaml
 
-from faellesdrift.distributed.executor import CeleryExecutor, Outcome
+from faellesdrift.distributed.executor import CeleryExecutor, ShardOutcome
 from faellesdrift.distributed.shards import Caps
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.executors import Request
@@ -237,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
             workers.start(count)
             killed: list[str] = []
 
-            def on_event(o: Outcome, kill: bool = kill, killed: list[str] = killed) -> None:
+            def on_event(o: ShardOutcome, kill: bool = kill, killed: list[str] = killed) -> None:
                 if kill and not killed and o.status == "running" and "@" in o.worker:
                     killed.append(o.worker.split("@")[0])
                     workers.kill(killed[0])

@@ -50,7 +50,7 @@ from faellesdrift.network.connect import load_credentials
 from faellesdrift.network.intended import render
 from faellesdrift.network.platforms import platform_spec
 from faellesdrift.network.redact import for_backup
-from faellesdrift.network.results import HostResult, Status
+from faellesdrift.network.results import DeviceResult, Status
 from faellesdrift.network.runner import netmiko_extras, read_running, run, session
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
@@ -132,11 +132,11 @@ def _finish(estate: Estate, name: str, running: str, out: Path) -> bool:
 
 
 def leg_nornir(estate: Estate, settings: NetworkSettings, out: Path) -> tuple[int, int]:
-    def job(task, host) -> HostResult:
+    def job(task, host) -> DeviceResult:
         spec = platform_spec(host.spec.platform)
         text = read_running(session(task), spec)
         _finish(estate, host.name, text, out)
-        return HostResult(host.name, host.tenant, spec.name, Status.OK)
+        return DeviceResult(host.name, host.tenant, spec.name, Status.OK)
 
     fleet = run(estate, settings, Filters(), "bench", job)
     return sum(not h.status.bad for h in fleet.hosts), len(fleet.failed)

@@ -114,7 +114,7 @@ def fleet_run(op: engine.Op, settings: Settings, opts: FleetOptions) -> fleet.Fl
     return result
 
 
-def single_run(op: engine.Op, settings: Settings, proj: Path, env: str) -> engine.RunResult:
+def single_run(op: engine.Op, settings: Settings, proj: Path, env: str) -> engine.EngineRun:
     slugs = set(load_estate(settings.root).slugs)
     result = engine.run(op, settings, RunOptions(stack=env, project_dir=proj),
                         known_tenants=slugs)

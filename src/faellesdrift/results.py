@@ -57,7 +57,7 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
 ``network.compliance`` — ``faellesdrift network compliance [--tenant X]``
     ``{"generated_at", "ok": bool, "hosts": [host row, ...]}``: one row per
     network device of the tenant that the run selected (``FleetResult``'s
-    ``HostResult.to_dict()`` rows grouped by tenant fit as they are).
+    ``DeviceResult.to_dict()`` rows grouped by tenant fit as they are).
 
 ``servers.verify`` — ``faellesdrift verify [--tenant X]`` (testinfra)
     ``{"generated_at", "ok": bool, "hosts": [host row, ...]}``: one row per

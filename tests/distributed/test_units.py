@@ -11,7 +11,7 @@ from faellesdrift.distributed.shards import Caps, Gate, plan
 from faellesdrift.distributed.tasks import ShardError, fingerprint, run_shard
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate
-from faellesdrift.network import ControlResult, FleetResult, HostResult, Status
+from faellesdrift.network import ControlResult, DeviceResult, FleetResult, Status
 from tests.conftest import REPO
 
 
@@ -91,7 +91,7 @@ def test_executors_by_name() -> None:
 
 
 def test_the_codec_loses_nothing() -> None:
-    host = HostResult("odd-core01", "odder", "cisco_ios", Status.CHANGED, "remediated",
+    host = DeviceResult("odd-core01", "odder", "cisco_ios", Status.CHANGED, "remediated",
                       (ControlResult("net.ntp.servers", "ODD-EX-001", ("ntp server 10.0.0.1",),
                                      ("ntp server 10.9.9.9",), "active", "a note"),),
                       ("ntp server 10.0.0.1",), ("ODD-EX-001",), {"diff": ["+x"]}, 1.23456)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from faellesdrift import audit
-from faellesdrift.distributed.executor import CeleryExecutor, Outcome
+from faellesdrift.distributed.executor import CeleryExecutor, ShardOutcome
 from faellesdrift.distributed.shards import Caps
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.lab.devices.fleet import Fleet
@@ -90,7 +90,7 @@ def test_a_killed_worker_costs_only_the_rerun_of_its_shard(
     killed: dict[str, str] = {}
     killed_at: list[float] = []
 
-    def kill_the_first_busy_worker(o: Outcome) -> None:
+    def kill_the_first_busy_worker(o: ShardOutcome) -> None:
         if not killed and o.status == "running" and "@" in o.worker:
             killed[o.shard.name] = o.worker.split("@")[0]
             workers.kill(killed[o.shard.name])
@@ -119,7 +119,7 @@ def test_a_shard_failing_twice_is_reported_with_its_reason_and_the_others_finish
     local = compliance(estate, net, filters)
     changed = community_copy / "tenants" / "samsoe.yaml"
 
-    def change_samsoe_during_the_run(o: Outcome) -> None:
+    def change_samsoe_during_the_run(o: ShardOutcome) -> None:
         if o.status == "done" and not changed.read_text().endswith("# edited mid-run\n"):
             changed.write_text(changed.read_text() + "# edited mid-run\n")
 
@@ -169,7 +169,7 @@ def test_an_interrupted_remediation_rechecks_before_it_pushes_again(
         fleet.slow(name, 0.5)
     killed: list[str] = []
 
-    def kill_after_the_first_push(o: Outcome) -> None:
+    def kill_after_the_first_push(o: ShardOutcome) -> None:
         if not killed and o.status == "running" and any(audit.read(net.audit_log)):
             killed.append(o.worker.split("@")[0])
             workers.kill(killed[0])

@@ -15,7 +15,7 @@ from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.inventory import EstateInventory, build, build_files
 from faellesdrift.network.redact import MARK, for_backup, redact
-from faellesdrift.network.results import FleetResult, HostResult, Status
+from faellesdrift.network.results import DeviceResult, FleetResult, Status
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
@@ -173,8 +173,8 @@ def test_nornir_plugin_is_registered_by_entry_point() -> None:
         "(then reinstall: pip install -e .)")
 
 
-def _h(name: str, tenant: str, status: Status) -> HostResult:
-    return HostResult(name, tenant, "cisco_ios", status)
+def _h(name: str, tenant: str, status: Status) -> DeviceResult:
+    return DeviceResult(name, tenant, "cisco_ios", status)
 
 
 def test_shard_results_merge_and_overlaps_are_refused() -> None:

@@ -19,7 +19,7 @@ import pytest
 from faellesdrift import audit, platform_outputs, results
 from faellesdrift.estate import load_estate
 from faellesdrift.platform import engine, fleet
-from faellesdrift.platform.engine import RunOptions, RunResult
+from faellesdrift.platform.engine import EngineRun, RunOptions
 from faellesdrift.platform.fleet import FleetOptions, FleetResult
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.pulumi
 TENANTS = {"odder", "samsoe"}
 
 
-def run(op: engine.Op, settings: Settings, opts: RunOptions) -> RunResult:
+def run(op: engine.Op, settings: Settings, opts: RunOptions) -> EngineRun:
     result = engine.run(op, settings, opts, known_tenants=TENANTS)
     engine.save(settings, result, sorted(TENANTS))
     return result
@@ -41,7 +41,7 @@ def fleet_run(op: engine.Op, settings: Settings, opts: FleetOptions,
     return fleet.run_fleet(op, settings, list(tenants), opts, known=TENANTS)
 
 
-def changes(result: RunResult | FleetResult) -> dict[str, int]:
+def changes(result: EngineRun | FleetResult) -> dict[str, int]:
     if isinstance(result, FleetResult):
         return {r.scope: r.summary().changes for r in result.runs if r.summary().changes}
     return {slug: t.changes for slug, t in result.tenants.items() if t.changes}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from faellesdrift.platform import engine, fleet
-from faellesdrift.platform.engine import RunOptions, RunResult
+from faellesdrift.platform.engine import EngineRun, RunOptions
 from faellesdrift.platform.errors import PlatformError
 from faellesdrift.platform.fleet import FleetOptions
 from faellesdrift.settings import Settings
@@ -29,7 +29,7 @@ class Engine:
         self.most = 0
         self.lock = threading.Lock()
 
-    def run(self, op, settings, opts: RunOptions, **_kw) -> RunResult:
+    def run(self, op, settings, opts: RunOptions, **_kw) -> EngineRun:
         with self.lock:
             self.calls.append((op, opts.stack_name))
             self.running += 1
@@ -38,7 +38,7 @@ class Engine:
             time.sleep(self.pause)
             if opts.scope in self.crash:
                 raise RuntimeError("the language host died")
-            result = RunResult(op, opts.stack_name, "file:///x", ok=opts.scope not in self.fail)
+            result = EngineRun(op, opts.stack_name, "file:///x", ok=opts.scope not in self.fail)
             result.tenant(opts.scope or "community").create = 2
             if not result.ok:
                 result.error = "1 resource error(s)"

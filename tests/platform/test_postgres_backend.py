@@ -20,7 +20,7 @@ import pytest
 
 from faellesdrift import platform_outputs
 from faellesdrift.platform import engine, fleet
-from faellesdrift.platform.engine import RunOptions, RunResult
+from faellesdrift.platform.engine import EngineRun, RunOptions
 from faellesdrift.platform.fleet import FleetOptions
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
@@ -91,17 +91,17 @@ def test_create_apply_again_and_destroy_on_postgres(pg):
     assert keys(os.environ[PG_ENV], table, ".pulumi/locks/") == []  # every lock released
 
 
-def _up(settings: Settings, opts: FleetOptions, scope: str, lock_wait: float = 0.0) -> RunResult:
+def _up(settings: Settings, opts: FleetOptions, scope: str, lock_wait: float = 0.0) -> EngineRun:
     run_opts = RunOptions(stack=opts.environment, project_dir=opts.project_dir,
                           backend=opts.backend, scope=scope, lock_wait=lock_wait,
                           shared_stack=fleet.shared_reference(settings, opts))
     return engine.run("up", settings, run_opts, known_tenants=TENANTS)
 
 
-def _side_by_side(first, second, table: str) -> tuple[RunResult, RunResult]:
+def _side_by_side(first, second, table: str) -> tuple[EngineRun, EngineRun]:
     """Run ``first``; start ``second`` once ``first`` holds its stack's lock (seen in the
     backend's table)."""
-    out: dict[str, RunResult] = {}
+    out: dict[str, EngineRun] = {}
     a = threading.Thread(target=lambda: out.__setitem__("first", first()))
     a.start()
     deadline = time.monotonic() + 120

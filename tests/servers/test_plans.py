@@ -14,7 +14,7 @@ from faellesdrift.estate import load_estate
 from faellesdrift.servers import plans
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.hostvars import select
-from faellesdrift.servers.results import EventCollector, HostResult, RunResult, TaskChange
+from faellesdrift.servers.results import EventCollector, RunResult, ServerResult, TaskChange
 from faellesdrift.servers.runner import ANSIBLE_CFG, default_forks
 from faellesdrift.settings import Settings
 from tests.conftest import TODAY
@@ -46,7 +46,7 @@ def _selection(access: Access, hosts: tuple[str, ...] = ("aar-file01", "aar-citr
 
 
 def _plan(ok: bool = True) -> RunResult:
-    host = HostResult("aar-file01", "aarhus", ok=3, changed=1, seen=True, changes=[
+    host = ServerResult("aar-file01", "aarhus", ok=3, changed=1, seen=True, changes=[
         TaskChange("Point chrony at the NTP servers", "time", "baseline_state",
                    "/etc/chrony/chrony.conf", "+server 10.250.0.123 iburst",
                    ("srv.ntp.servers",))], seconds=2.5)

@@ -11,24 +11,24 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
+from faellesdrift.network.results import ControlResult, DeviceResult, FleetResult, Status
 
 
 def _control(c: ControlResult) -> dict[str, Any]:
     return {f.name: getattr(c, f.name) for f in fields(ControlResult)}
 
 
-def host_to_json(h: HostResult) -> dict[str, Any]:
-    out = {f.name: getattr(h, f.name) for f in fields(HostResult)}
+def host_to_json(h: DeviceResult) -> dict[str, Any]:
+    out = {f.name: getattr(h, f.name) for f in fields(DeviceResult)}
     out["status"] = h.status.value
     out["controls"] = [_control(c) for c in h.controls]
     return out
 
 
-def host_from_json(d: dict[str, Any]) -> HostResult:
+def host_from_json(d: dict[str, Any]) -> DeviceResult:
     controls = tuple(ControlResult(**{**c, "missing": tuple(c["missing"]),
                                       "extra": tuple(c["extra"])}) for c in d["controls"])
-    return HostResult(d["host"], d["tenant"], d["platform"], Status(d["status"]), d["reason"],
+    return DeviceResult(d["host"], d["tenant"], d["platform"], Status(d["status"]), d["reason"],
                       controls, tuple(d["pushed"]), tuple(d["exceptions"]), d["details"],
                       d["seconds"])
 

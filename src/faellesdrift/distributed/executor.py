@@ -38,7 +38,7 @@ from faellesdrift.distributed.tasks import OPERATIONS, SERVER_OPERATIONS, finger
 from faellesdrift.errors import ConfigError, FaellesdriftError
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.executors import Request
-from faellesdrift.network import Filters, FleetResult, HostResult, Status
+from faellesdrift.network import DeviceResult, Filters, FleetResult, Status
 from faellesdrift.ui import err_console
 
 DEADLINE_ENV = "FAELLESDRIFT_BACKUP_DEADLINE"
@@ -50,7 +50,7 @@ class DistributedError(FaellesdriftError):
 
 
 @dataclass
-class Outcome:
+class ShardOutcome:
     """What became of one shard."""
 
     shard: Shard
@@ -77,9 +77,9 @@ class Outcome:
 
 @dataclass
 class Report:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[ShardOutcome] = field(default_factory=list)
 
-    def by_name(self) -> dict[str, Outcome]:
+    def by_name(self) -> dict[str, ShardOutcome]:
         return {o.shard.name: o for o in self.outcomes}
 
 
@@ -101,7 +101,7 @@ class CeleryExecutor:
 
     def __init__(self, url: str | None = None, *, caps: Caps | None = None,
                  deadline: float | None = None, poll: float = 0.1,
-                 on_event: Callable[[Outcome], None] | None = None) -> None:
+                 on_event: Callable[[ShardOutcome], None] | None = None) -> None:
         self.url = broker_url(url)
         self.caps = caps if caps is not None else Caps.from_env()
         self.deadline = deadline if deadline is not None else _deadline_from_env()
@@ -134,7 +134,7 @@ class CeleryExecutor:
                              "network": {**network, "workers": s.workers},
                              "apply": bool(request.options.get("apply"))}
                     for s in shards}
-        self.report = Report([Outcome(s) for s in shards])
+        self.report = Report([ShardOutcome(s) for s in shards])
         self._dispatch(request, payloads)
         return self._merge(request, estate, filters, started)
 
@@ -166,7 +166,7 @@ class CeleryExecutor:
                              "hosts": list(s.hosts), "forks": forks,
                              "fingerprint": fingerprint(request.root, s.tenant)}
                     for s in shards}
-        self.report = Report([Outcome(s) for s in shards])
+        self.report = Report([ShardOutcome(s) for s in shards])
         self._dispatch(request, payloads)
         return _merge_runs(request, self.report, selection, time.monotonic() - started)
 
@@ -188,7 +188,7 @@ class CeleryExecutor:
     def _dispatch(self, request: Request, payloads: dict[str, dict]) -> None:
         gate = Gate(self.caps)
         waiting = list(self.report.outcomes)
-        running: dict[str, tuple[Outcome, AsyncResult]] = {}
+        running: dict[str, tuple[ShardOutcome, AsyncResult]] = {}
         limit = self.deadline if request.operation == "network.backup" else None
         ends = time.monotonic() + limit if limit else None
         expires = datetime.now(UTC) + timedelta(seconds=limit) if limit else None
@@ -201,7 +201,7 @@ class CeleryExecutor:
             raise
 
     def _loop(self, request: Request, payloads: dict[str, dict], gate: Gate,
-              waiting: list[Outcome], running: dict[str, tuple[Outcome, AsyncResult]],
+              waiting: list[ShardOutcome], running: dict[str, tuple[ShardOutcome, AsyncResult]],
               limit: float | None, ends: float | None, expires: datetime | None,
               checked: float) -> None:
         with _Display(self.report) as display:
@@ -235,7 +235,7 @@ class CeleryExecutor:
                     self.workers()  # every worker gone: an error, not a run that never ends
                 time.sleep(self.poll)
 
-    def _observe(self, o: Outcome, result: AsyncResult) -> bool:
+    def _observe(self, o: ShardOutcome, result: AsyncResult) -> bool:
         """Update the shard's outcome from its task; True when it is finished."""
         state = result.state
         if state == "SUCCESS":
@@ -264,7 +264,7 @@ class CeleryExecutor:
 
     def _merge(self, request: Request, estate: Estate, filters: Filters, started: datetime
                ) -> FleetResult:
-        rows: list[HostResult] = []
+        rows: list[DeviceResult] = []
         details: dict[str, Any] = {}
         target, command = str(request.options.get("network", {}).get("target", "")), ""
         commits = []
@@ -278,7 +278,7 @@ class CeleryExecutor:
                 continue
             for name in o.shard.hosts:
                 h = estate.host(name)
-                rows.append(HostResult(name, h.tenant, h.spec.platform, Status.FAILED, o.reason))
+                rows.append(DeviceResult(name, h.tenant, h.spec.platform, Status.FAILED, o.reason))
         details.update({"filters": filters.describe(), "executor": "celery",
                         "caps": self.caps.describe(),
                         "shards": [o.to_dict() for o in self.report.outcomes]})
@@ -294,8 +294,8 @@ RETRIES_TOTAL = 2  # the first try and tasks.RETRIES more
 
 def _merge_runs(request: Request, report: Report, selection: Any, elapsed: float) -> Any:
     """The shards' server runs as one ``RunResult``, hosts in the selection's order."""
-    from faellesdrift.servers.results import HostResult as ServerHost
     from faellesdrift.servers.results import RunResult, TaskFailure
+    from faellesdrift.servers.results import ServerResult as ServerHost
 
     mode = request.operation.split(".", 1)[1]
     hosts: dict[str, Any] = {}
@@ -349,7 +349,7 @@ class _Display:
             f"{o.shard.name} ({len(o.shard.hosts)} device(s))", total=1, state="queued")
             for o in report.outcomes}
 
-    def update(self, o: Outcome) -> None:
+    def update(self, o: ShardOutcome) -> None:
         state = o.status + (f" on {o.worker}" if o.worker and o.status == "running" else "")
         if o.status == "failed":
             state = f"failed: {o.reason[:60]}"

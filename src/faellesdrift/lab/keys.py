@@ -18,7 +18,7 @@ DEVICE_USER = "labadmin"
 
 
 @dataclass(frozen=True)
-class Credentials:
+class LabLogin:
     username: str
     password: str
 
@@ -48,12 +48,12 @@ def public_key(private: Path) -> str:
     return f"{text[0]} {text[1]}"
 
 
-def credentials(paths: LabPaths) -> Credentials:
+def credentials(paths: LabPaths) -> LabLogin:
     """Device login for every emulated device, generated once into credentials.json (0600)."""
     if paths.credentials.exists():
         data = json.loads(paths.credentials.read_text())["devices"]
-        return Credentials(data["username"], data["password"])
-    creds = Credentials(DEVICE_USER, secrets.token_urlsafe(18))
+        return LabLogin(data["username"], data["password"])
+    creds = LabLogin(DEVICE_USER, secrets.token_urlsafe(18))
     body = {"devices": {"username": creds.username, "password": creds.password}}
     write_atomic(paths.credentials, json.dumps(body, indent=2) + "\n", mode=0o600)
     return creds

@@ -1,7 +1,7 @@
 """The network adapter: Nornir + netmiko against the community's network devices.
 
 One public entry per job, each taking the Estate, one NetworkSettings and
-optional Filters, and returning a FleetResult (one HostResult per device):
+optional Filters, and returning a FleetResult (one DeviceResult per device):
 
     backup(estate, settings, filters)       running configs → redacted git commit
     intended(estate, settings, filters)     rendered intended configs (no device contact)
@@ -18,15 +18,15 @@ from faellesdrift.network.filters import Filters
 from faellesdrift.network.intended import intended
 from faellesdrift.network.inventory import EstateInventory, build
 from faellesdrift.network.remediate import remediate
-from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
+from faellesdrift.network.results import ControlResult, DeviceResult, FleetResult, Status
 from faellesdrift.network.settings import NetworkSettings
 
 __all__ = (
     "ControlResult",
+    "DeviceResult",
     "EstateInventory",
     "Filters",
     "FleetResult",
-    "HostResult",
     "NetworkSettings",
     "Status",
     "backup",

@@ -21,7 +21,7 @@ from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.platforms import platform_spec
 from faellesdrift.network.redact import for_backup, load_key
-from faellesdrift.network.results import FleetResult, HostResult, Status
+from faellesdrift.network.results import DeviceResult, FleetResult, Status
 from faellesdrift.network.runner import read_running, run, session
 from faellesdrift.network.settings import NetworkSettings
 
@@ -58,10 +58,10 @@ def backup(estate: Estate, settings: NetworkSettings, filters: Filters | None = 
     configs: dict[str, str] = {}
     key = load_key(settings.redaction_key)
 
-    def job(task, host) -> HostResult:
+    def job(task, host) -> DeviceResult:
         spec = platform_spec(host.spec.platform)
         configs[host.name] = for_backup(read_running(session(task), spec), spec.name, key)
-        return HostResult(host.name, host.tenant, spec.name, Status.OK, "read")
+        return DeviceResult(host.name, host.tenant, spec.name, Status.OK, "read")
 
     fleet = run(estate, settings, filters, COMMAND, job)
     ensure_repo(repo)
@@ -77,14 +77,14 @@ def backup(estate: Estate, settings: NetworkSettings, filters: Filters | None = 
                        {**fleet.details, "repository": str(repo), "commit": commit})
 
 
-def _store(repo: Path, result: HostResult, text: str | None) -> HostResult:
+def _store(repo: Path, result: DeviceResult, text: str | None) -> DeviceResult:
     rel = f"{result.tenant}/{result.host}.cfg"
     if result.status.bad or text is None:
         return result
     path = repo / rel
     old = path.read_text(encoding="utf-8") if path.is_file() else None
     if old == text:
-        return HostResult(result.host, result.tenant, result.platform, Status.OK, "unchanged",
+        return DeviceResult(result.host, result.tenant, result.platform, Status.OK, "unchanged",
                           details={"file": rel}, seconds=result.seconds)
     added = removed = 0
     for line in difflib.unified_diff((old or "").splitlines(), text.splitlines(), lineterm="",
@@ -96,7 +96,7 @@ def _store(repo: Path, result: HostResult, text: str | None) -> HostResult:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     reason = "new backup" if old is None else f"changed (+{added} -{removed})"
-    return HostResult(result.host, result.tenant, result.platform, Status.CHANGED, reason,
+    return DeviceResult(result.host, result.tenant, result.platform, Status.CHANGED, reason,
                       details={"file": rel, "added": added, "removed": removed},
                       seconds=result.seconds)
 

@@ -30,7 +30,7 @@ from faellesdrift.network.intended import intended
 from faellesdrift.network.inventory import build
 from faellesdrift.network.redact import redact
 from faellesdrift.network.remediate import remediate
-from faellesdrift.network.results import FleetResult, HostResult
+from faellesdrift.network.results import DeviceResult, FleetResult
 from faellesdrift.network.settings import NetworkSettings
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
@@ -171,7 +171,7 @@ def _finish(fleet: FleetResult, output: Output, *, failed: bool) -> None:
         raise typer.Exit(1)
 
 
-def _control_lines(h: HostResult) -> list[str]:
+def _control_lines(h: DeviceResult) -> list[str]:
     out = []
     for c in h.controls:
         if c.compliant:

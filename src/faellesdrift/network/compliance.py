@@ -39,7 +39,7 @@ from faellesdrift.network.errors import NetworkError
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.intended import Intended, render
 from faellesdrift.network.platforms import CONTROLS, PlatformSpec, identity, platform_spec
-from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
+from faellesdrift.network.results import ControlResult, DeviceResult, FleetResult, Status
 from faellesdrift.network.runner import read_running, run, session
 from faellesdrift.network.settings import NetworkSettings
 
@@ -279,7 +279,7 @@ def check(spec: PlatformSpec, running_text: str, intended: Intended,
     return tuple(out)
 
 
-def check_host(task: Task, host: Host, estate: Estate) -> tuple[HostResult, str, Intended]:
+def check_host(task: Task, host: Host, estate: Estate) -> tuple[DeviceResult, str, Intended]:
     """Read one device and check it. Returns the result, the running text and the intent."""
     spec = platform_spec(host.spec.platform)
     intended = render(estate, host)  # before connecting: a bad value costs no session
@@ -287,13 +287,13 @@ def check_host(task: Task, host: Host, estate: Estate) -> tuple[HostResult, str,
     try:
         controls = check(spec, running, intended, expired_for(estate, host.name))
     except ConfigParseError as exc:
-        failed = HostResult(host.name, host.tenant, spec.name, Status.FAILED,
+        failed = DeviceResult(host.name, host.tenant, spec.name, Status.FAILED,
                             f"not checked: {exc}", exceptions=intended.exceptions)
         return failed, running, intended
     drift = sum(len(c.missing) + len(c.extra) for c in controls)
     reason = "compliant" if not drift else (
         f"{drift} line(s) differ in " + ", ".join(c.control for c in controls if not c.compliant))
-    result = HostResult(host.name, host.tenant, spec.name, Status.OK, reason, controls,
+    result = DeviceResult(host.name, host.tenant, spec.name, Status.OK, reason, controls,
                         exceptions=intended.exceptions)
     return result, running, intended
 

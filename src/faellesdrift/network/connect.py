@@ -1,6 +1,6 @@
 """Where a device is and how to log in: credentials and endpoints, never from inventories.
 
-Credentials come from $FAELLESDRIFT_DEVICE_USER / $FAELLESDRIFT_DEVICE_PASSWORD
+DeviceLogin come from $FAELLESDRIFT_DEVICE_USER / $FAELLESDRIFT_DEVICE_PASSWORD
 (optional $FAELLESDRIFT_DEVICE_SECRET for enable), else from a JSON secrets file:
 $FAELLESDRIFT_DEVICE_CREDENTIALS, by default the lab's (named by its access artefact).
 A secrets file inside the repository (outside its git-ignored state dir) is refused.
@@ -24,7 +24,7 @@ from faellesdrift.network.settings import NetworkSettings
 
 
 @dataclass(frozen=True)
-class Credentials:
+class DeviceLogin:
     username: str
     password: str = field(repr=False)
     secret: str = field(default="", repr=False)  # enable secret; defaults to the password
@@ -61,11 +61,11 @@ def credentials_path(settings: NetworkSettings) -> Path | None:
     return lab.device_credentials if lab is not None else None
 
 
-def load_credentials(settings: NetworkSettings) -> Credentials:
+def load_credentials(settings: NetworkSettings) -> DeviceLogin:
     user = os.environ.get("FAELLESDRIFT_DEVICE_USER")
     password = os.environ.get("FAELLESDRIFT_DEVICE_PASSWORD")
     if user and password:
-        return Credentials(user, password, os.environ.get("FAELLESDRIFT_DEVICE_SECRET", ""),
+        return DeviceLogin(user, password, os.environ.get("FAELLESDRIFT_DEVICE_SECRET", ""),
                            "FAELLESDRIFT_DEVICE_USER/PASSWORD")
     path = credentials_path(settings)
     if path is None:
@@ -88,7 +88,7 @@ def load_credentials(settings: NetworkSettings) -> Credentials:
     return _parse_credentials(data, str(path))
 
 
-def _parse_credentials(data: Any, source: str) -> Credentials:
+def _parse_credentials(data: Any, source: str) -> DeviceLogin:
     """Accepts {username, password[, secret]} at the top or under "devices"/"default",
     and optional per-device overrides under "hosts": {name: {username, password}}."""
     if not isinstance(data, dict):
@@ -107,7 +107,7 @@ def _parse_credentials(data: Any, source: str) -> Credentials:
     for name, entry in (data.get("hosts") or {}).items():
         if isinstance(entry, dict) and entry.get("password"):
             per_host[name] = (entry.get("username") or user, entry["password"])
-    return Credentials(str(user), str(password), str(base.get("secret") or ""), source,
+    return DeviceLogin(str(user), str(password), str(base.get("secret") or ""), source,
                        per_host)
 
 

@@ -18,7 +18,7 @@ from faellesdrift.device_config import (
 from faellesdrift.estate import Estate
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.redact import for_backup
-from faellesdrift.network.results import FleetResult, HostResult, Status
+from faellesdrift.network.results import DeviceResult, FleetResult, Status
 from faellesdrift.network.settings import NetworkSettings
 
 __all__ = ("ControlValue", "Intended", "control_values", "environment", "intended", "render")
@@ -38,7 +38,7 @@ def intended(estate: Estate, settings: NetworkSettings, filters: Filters | None 
         try:
             it = render(estate, host, env=env)
         except ControlValueError as exc:
-            results.append(HostResult(host.name, host.tenant, host.spec.platform,
+            results.append(DeviceResult(host.name, host.tenant, host.spec.platform,
                                       Status.FAILED, str(exc)))
             continue
         rel = f"{host.tenant}/{host.name}.cfg"
@@ -48,7 +48,7 @@ def intended(estate: Estate, settings: NetworkSettings, filters: Filters | None 
             path = settings.intended_dir / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(shown, encoding="utf-8")
-        results.append(HostResult(host.name, host.tenant, it.platform, Status.OK, "rendered",
+        results.append(DeviceResult(host.name, host.tenant, it.platform, Status.OK, "rendered",
                                   exceptions=it.exceptions, details=details))
     return FleetResult("network intended", tuple(results), started,
                        clock.now(), "none (no device contacted)",

@@ -3,7 +3,7 @@
 ``build_files`` renders a Nornir SimpleInventory (hosts, groups, defaults and a
 config that points at them) and an Ansible inventory into ``inventory/``:
 deterministic (same estate → byte-identical files), with groups per tenant,
-platform, role and site. Credentials are never written; they are added in
+platform, role and site. DeviceLogin are never written; they are added in
 memory at run time (see connect.py).
 
 ``EstateInventory`` is the same inventory as a Nornir inventory plugin that
@@ -34,7 +34,7 @@ from nornir.core.inventory import (
 
 from faellesdrift.estate import Estate, load_estate, tenant_group
 from faellesdrift.estate import Host as EstateHost
-from faellesdrift.network.connect import Credentials, Endpoint
+from faellesdrift.network.connect import DeviceLogin, Endpoint
 from faellesdrift.network.filters import slug
 
 INVENTORY_DIR = "inventory"
@@ -160,7 +160,7 @@ def build(estate: Estate, root: Path, *, check: bool = False) -> BuildResult:
 
 
 def nornir_inventory(estate: Estate, hosts: tuple[EstateHost, ...],
-                     endpoints: dict[str, Endpoint], credentials: Credentials | None,
+                     endpoints: dict[str, Endpoint], credentials: DeviceLogin | None,
                      extras: dict[str, Any] | None = None) -> Inventory:
     """The Nornir inventory of a run: selected devices, where to reach them, how to log in."""
     groups = Groups({name: Group(name=name, platform=g.get("platform"), data=g.get("data"))

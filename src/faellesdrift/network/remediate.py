@@ -39,7 +39,7 @@ from faellesdrift.network.filters import Filters
 from faellesdrift.network.intended import render
 from faellesdrift.network.platforms import PlatformSpec, negation, platform_spec, push_lines
 from faellesdrift.network.redact import for_backup, redact, redact_lines
-from faellesdrift.network.results import ControlResult, FleetResult, HostResult, Status
+from faellesdrift.network.results import ControlResult, DeviceResult, FleetResult, Status
 from faellesdrift.network.runner import classify, read_running, run, session, to_wire
 from faellesdrift.network.settings import NetworkSettings
 
@@ -139,7 +139,7 @@ def remediate(estate: Estate, settings: NetworkSettings, filters: Filters | None
               apply: bool = False) -> FleetResult:
     command = COMMAND + (" --apply" if apply else "")
 
-    def job(task: Task, host: Host) -> HostResult:
+    def job(task: Task, host: Host) -> DeviceResult:
         return remediate_host(task, host, estate, settings, apply=apply)
 
     fleet = run(estate, settings, filters, command, job)
@@ -148,7 +148,7 @@ def remediate(estate: Estate, settings: NetworkSettings, filters: Filters | None
 
 
 def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSettings, *,
-                   apply: bool) -> HostResult:
+                   apply: bool) -> DeviceResult:
     spec = platform_spec(host.spec.platform)
     result, running, intended = check_host(task, host, estate)
     if result.status.bad:
@@ -168,7 +168,7 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
     shown = tuple(redact("\n".join(lines), spec.name).split("\n")) if spec.paths \
         else tuple(redact_lines(lines))
     if not apply:
-        return HostResult(host.name, host.tenant, spec.name, Status.OK,
+        return DeviceResult(host.name, host.tenant, spec.name, Status.OK,
                           f"dry run: {len(lines)} line(s) would be pushed", result.controls,
                           shown, result.exceptions, {"planned": True})
     conn = session(task)
@@ -184,7 +184,7 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
             why = "the device rejected the config: " + " ".join(str(exc).split())[:200]
         reason = f"push failed: {why}"
         _audit(settings, host, shown, "push-failed", reason, result.exceptions)
-        return HostResult(host.name, host.tenant, spec.name, status, reason, (), shown,
+        return DeviceResult(host.name, host.tenant, spec.name, status, reason, (), shown,
                           result.exceptions)
     after = read_running(conn, spec)
     controls = check(spec, after, intended, expired_for(estate, host.name))
@@ -196,7 +196,7 @@ def remediate_host(task: Task, host: Host, estate: Estate, settings: NetworkSett
               f"pushed {len(lines)} line(s) but the re-check still finds {left} line(s) differing")
     _audit(settings, host, shown, "verified" if verified else "verify-failed", reason,
            result.exceptions, _diff(running, after))
-    return HostResult(host.name, host.tenant, spec.name,
+    return DeviceResult(host.name, host.tenant, spec.name,
                       Status.CHANGED if verified else Status.FAILED, reason, controls, shown,
                       result.exceptions, {"diff": _diff(running, after)})
 

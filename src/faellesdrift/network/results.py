@@ -1,6 +1,6 @@
 """Per-host results as data. Failures are results, not exceptions.
 
-Every selected device gets exactly one ``HostResult``; a ``FleetResult``
+Every selected device gets exactly one ``DeviceResult``; a ``FleetResult``
 summarises them, merges with other shards' results, and gives the CLI its
 exit code. Nothing is reported compliant unless it was read and checked in
 this run: a host that failed has no compliance verdict at all.
@@ -52,7 +52,7 @@ class ControlResult:
 
 
 @dataclass(frozen=True)
-class HostResult:
+class DeviceResult:
     host: str
     tenant: str
     platform: str
@@ -75,7 +75,7 @@ class HostResult:
             return None
         return all(c.compliant for c in self.controls)
 
-    def with_status(self, status: Status, reason: str = "") -> HostResult:
+    def with_status(self, status: Status, reason: str = "") -> DeviceResult:
         return replace(self, status=status, reason=reason or self.reason)
 
     def to_dict(self) -> dict[str, Any]:
@@ -90,7 +90,7 @@ class HostResult:
 @dataclass(frozen=True)
 class FleetResult:
     command: str
-    hosts: tuple[HostResult, ...]
+    hosts: tuple[DeviceResult, ...]
     started: datetime = field(default_factory=clock.now)
     finished: datetime | None = None
     target: str = ""
@@ -102,7 +102,7 @@ class FleetResult:
         return {s.value: c.get(s.value, 0) for s in Status}
 
     @property
-    def failed(self) -> tuple[HostResult, ...]:
+    def failed(self) -> tuple[DeviceResult, ...]:
         return tuple(h for h in self.hosts if h.status.bad)
 
     @property
@@ -111,7 +111,7 @@ class FleetResult:
         return not self.failed
 
     @property
-    def noncompliant(self) -> tuple[HostResult, ...]:
+    def noncompliant(self) -> tuple[DeviceResult, ...]:
         return tuple(h for h in self.hosts if h.compliant is False)
 
     @property
@@ -119,7 +119,7 @@ class FleetResult:
         end = self.finished or clock.now()
         return (end - self.started).total_seconds()
 
-    def host(self, name: str) -> HostResult:
+    def host(self, name: str) -> DeviceResult:
         return next(h for h in self.hosts if h.host == name)
 
     def merge(self, other: FleetResult) -> FleetResult:

@@ -2,7 +2,7 @@
 
 A job receives the Nornir task and the estate host, opens the netmiko session
 through Nornir's connection plugin (``session(task)``) and returns a
-``HostResult``. Whatever it raises is classified here — unreachable, wrong
+``DeviceResult``. Whatever it raises is classified here — unreachable, wrong
 credentials, a timeout mid-session — and recorded for that host only; the run
 goes on. The session is closed in the host's own task, so a fleet of hundreds
 never keeps hundreds of sessions open on the devices.
@@ -38,10 +38,10 @@ from faellesdrift.network.connect import endpoints, load_credentials
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.inventory import nornir_inventory
 from faellesdrift.network.platforms import PlatformSpec, platform_spec
-from faellesdrift.network.results import FleetResult, HostResult, Status
+from faellesdrift.network.results import DeviceResult, FleetResult, Status
 from faellesdrift.network.settings import NetworkSettings
 
-Job = Callable[[Task, EstateHost], HostResult]
+Job = Callable[[Task, EstateHost], DeviceResult]
 
 CONNECTION = "netmiko"
 # netmiko decodes what it reads with this codec and drops what it cannot decode.
@@ -110,20 +110,20 @@ def run(estate: Estate, settings: NetworkSettings, filters: Filters | None, comm
     creds = load_credentials(settings)
     inventory = nornir_inventory(estate, hosts, eps, creds, netmiko_extras(settings))
     by_name = {h.name: h for h in hosts}
-    results: dict[str, HostResult] = {}
+    results: dict[str, DeviceResult] = {}
     if hosts:
         nr = Nornir(inventory=inventory, config=Config(logging={"enabled": False}),
                     runner=ThreadedRunner(num_workers=min(settings.workers, len(hosts))))
         agg = nr.run(task=_wrap(job, by_name), name=command, on_failed=True)
         for name, multi in agg.items():
             r = multi[0].result if multi else None
-            if isinstance(r, HostResult):
+            if isinstance(r, DeviceResult):
                 results[name] = r
             else:  # the wrapper itself failed: still one result for this host
                 h = by_name[name]
                 status, reason = classify(multi[0].exception) if multi and multi[0].exception \
                     else (Status.FAILED, "no result")
-                results[name] = HostResult(name, h.tenant, h.spec.platform, status, reason)
+                results[name] = DeviceResult(name, h.tenant, h.spec.platform, status, reason)
     ordered = tuple(results[h.name] for h in hosts)
     return FleetResult(command, ordered, started, clock.now(), target,
                        {"filters": filters.describe(), "workers": settings.workers})
@@ -135,13 +135,13 @@ def _wrap(job: Job, by_name: dict[str, EstateHost]) -> Callable[[Task], Result]:
         start = time.monotonic()
         try:
             if not t.host.hostname or not t.host.port:
-                result = HostResult(h.name, h.tenant, h.spec.platform, Status.UNREACHABLE,
+                result = DeviceResult(h.name, h.tenant, h.spec.platform, Status.UNREACHABLE,
                                     "not served by the lab (is it up with this tenant?)")
             else:
                 result = job(t, h)
         except Exception as exc:  # noqa: BLE001 - every failure becomes this host's result
             status, reason = classify(exc)
-            result = HostResult(h.name, h.tenant, h.spec.platform, status, reason)
+            result = DeviceResult(h.name, h.tenant, h.spec.platform, status, reason)
         finally:
             try:
                 t.host.close_connections()

@@ -5,6 +5,6 @@ the core artefact ``faellesdrift.onboarding_record``, which reports read. No ada
 imports this package.
 """
 
-from faellesdrift.onboarding.flow import STEPS, Outcome, Step, onboard
+from faellesdrift.onboarding.flow import STEPS, Step, StepOutcome, onboard
 
-__all__ = ["STEPS", "Outcome", "Step", "onboard"]
+__all__ = ["STEPS", "Step", "StepOutcome", "onboard"]

@@ -104,7 +104,7 @@ class TenantSummary:
 
 
 @dataclass
-class RunResult:
+class EngineRun:
     op: str
     stack: str
     backend: str
@@ -327,7 +327,7 @@ def tenant_of(urn: str | None, known: set[str] | None = None) -> str:
 class _Events:
     """Turns engine events into the run's per-tenant summary."""
 
-    def __init__(self, result: RunResult, known: set[str], progress: Progress | None) -> None:
+    def __init__(self, result: EngineRun, known: set[str], progress: Progress | None) -> None:
         self.result, self.known, self.progress = result, known, progress
         self.steps = 0
 
@@ -422,7 +422,7 @@ def _first_error(text: str) -> str:
 
 
 def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str] | None = None,
-        progress: Progress | None = None) -> RunResult:
+        progress: Progress | None = None) -> EngineRun:
     """One preview, up or destroy; failures are in the result (ok False, error), not raised.
 
     Raises PlatformError/PulumiMissing only when the run cannot start.
@@ -431,7 +431,7 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
 
     stack, env, project_dir = _stack(settings, opts)
     backend = env["PULUMI_BACKEND_URL"]
-    result = RunResult(op=op, stack=opts.stack_name, backend=redact(backend))
+    result = EngineRun(op=op, stack=opts.stack_name, backend=redact(backend))
     events = _Events(result, set(known_tenants or ()), progress)
     project = stack.workspace.project_settings().name
     kwargs: dict[str, Any] = {"on_event": events, "color": "never"}
@@ -503,7 +503,7 @@ def _unprotect(stack: Any, env: dict[str, str], opts: RunOptions) -> None:
             stack.workspace.work_dir, env)
 
 
-def save(settings: Settings, result: RunResult, tenants: list[str]) -> None:
+def save(settings: Settings, result: EngineRun, tenants: list[str]) -> None:
     """Per-tenant results (pulumi.preview / pulumi.outputs / pulumi.drift) and, for changes,
     the audit log."""
     if result.op == "drift":

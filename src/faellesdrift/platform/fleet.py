@@ -29,7 +29,7 @@ from typing import Any, Literal
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.platform import engine
 from faellesdrift.platform.args import SHARED_TENANT
-from faellesdrift.platform.engine import Op, RunOptions, RunResult
+from faellesdrift.platform.engine import EngineRun, Op, RunOptions
 from faellesdrift.settings import Settings
 
 Outcome = Literal["ok", "failed", "skipped"]
@@ -57,7 +57,7 @@ class StackRun:
     stack: str
     outcome: Outcome = "skipped"
     seconds: float = 0.0
-    result: RunResult | None = None
+    result: EngineRun | None = None
     error: str | None = None
 
     @property

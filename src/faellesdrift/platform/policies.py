@@ -65,7 +65,7 @@ class ResourceView:
 
 
 @dataclass(frozen=True)
-class Finding:
+class PolicyViolation:
     policy: str
     urn: str | None
     message: str
@@ -101,7 +101,7 @@ class Context:
         return None
 
 
-Check = Callable[[Context, Any], Iterable[Finding]]
+Check = Callable[[Context, Any], Iterable[PolicyViolation]]
 
 
 @dataclass(frozen=True)
@@ -113,95 +113,95 @@ class Policy:
     check: Check  # resource scope: (ctx, ResourceView); stack scope: (ctx, [ResourceView])
 
     def findings(self, ctx: Context, subject: ResourceView | Sequence[ResourceView]
-                 ) -> list[Finding]:
+                 ) -> list[PolicyViolation]:
         return list(self.check(ctx, subject))
 
 
 # ------------------------------------------------------------------ checks
 
 
-def check_tags(ctx: Context, r: ResourceView) -> Iterator[Finding]:
+def check_tags(ctx: Context, r: ResourceView) -> Iterator[PolicyViolation]:
     if r.kind is None:
         return
     name = "metering-tags"
     tags = r.props.get("tags")
     if not isinstance(tags, Mapping):
-        yield Finding(name, r.urn, f"{r.object}: no tags; every resource carries "
+        yield PolicyViolation(name, r.urn, f"{r.object}: no tags; every resource carries "
                                    f"{', '.join(ctx.tag_keys)} (platform.metering.tags)")
         return
     missing = [k for k in ctx.tag_keys if not isinstance(tags.get(k), str) or not tags.get(k)]
     if missing:
-        yield Finding(name, r.urn, f"{r.object}: missing tag(s) {', '.join(missing)} "
+        yield PolicyViolation(name, r.urn, f"{r.object}: missing tag(s) {', '.join(missing)} "
                                    "(platform.metering.tags is mandatory)")
     tenant = tags.get("tenant")
     if tenant and tenant != r.tenant:
-        yield Finding(name, r.urn, f"{r.object}: tag tenant={tenant!r} but the resource "
+        yield PolicyViolation(name, r.urn, f"{r.object}: tag tenant={tenant!r} but the resource "
                                    f"belongs to {r.tenant!r}")
     expected = ctx.expected_cost_center(r.tenant)
     if expected is None:
-        yield Finding(name, r.urn, f"{r.object}: tenant {r.tenant!r} is not a tenant of the "
+        yield PolicyViolation(name, r.urn, f"{r.object}: tenant {r.tenant!r} is not a tenant of the "
                                    "community (tenants/*.yaml)")
     elif tags.get("cost_center") and tags["cost_center"] != expected:
-        yield Finding(name, r.urn, f"{r.object}: cost_center={tags['cost_center']!r}, the "
+        yield PolicyViolation(name, r.urn, f"{r.object}: cost_center={tags['cost_center']!r}, the "
                                    f"tenant's cost center is {expected!r}")
     if r.tenant in ctx.estate.slugs and tags.get("tenant_code") and \
             tags["tenant_code"] != ctx.estate.tenant(r.tenant).code:
-        yield Finding(name, r.urn, f"{r.object}: tenant_code={tags['tenant_code']!r}, "
+        yield PolicyViolation(name, r.urn, f"{r.object}: tenant_code={tags['tenant_code']!r}, "
                                    f"{r.tenant}'s code is {ctx.estate.tenant(r.tenant).code}")
     meters = [m for m in str(tags.get("meter") or "").split(",") if m]
     bad = [m for m in meters if not _METER.match(m)]
     if bad:
-        yield Finding(name, r.urn, f"{r.object}: meter tag {', '.join(bad)} is not a meter "
+        yield PolicyViolation(name, r.urn, f"{r.object}: meter tag {', '.join(bad)} is not a meter "
                                    "name such as server.vcpu")
 
 
-def check_isolation(ctx: Context, r: ResourceView) -> Iterator[Finding]:
+def check_isolation(ctx: Context, r: ResourceView) -> Iterator[PolicyViolation]:
     if r.kind != "AccessPolicy":
         return
     name = "tenant-isolation"
     if r.props.get("default") != "deny":
-        yield Finding(name, r.urn, f"{r.tenant}: access default is {r.props.get('default')!r}; "
+        yield PolicyViolation(name, r.urn, f"{r.tenant}: access default is {r.props.get('default')!r}; "
                                    "it must be 'deny' (tenants never reach each other)")
     for rule in r.props.get("peers") or ():
         host, peer, ex_id = rule.get("host"), rule.get("peer"), rule.get("exception")
         what = f"{r.tenant}: {host} -> tenant {peer}"
         if peer == r.tenant or peer not in ctx.estate.slugs:
-            yield Finding(name, r.urn, f"{what}: {peer!r} is not another tenant")
+            yield PolicyViolation(name, r.urn, f"{what}: {peer!r} is not another tenant")
             continue
         k = ctx.exception(r.tenant, str(ex_id)) if ex_id else None
         if k is None:
-            yield Finding(name, r.urn, f"{what}: no active exception allows it (named: "
+            yield PolicyViolation(name, r.urn, f"{what}: no active exception allows it (named: "
                                        f"{ex_id!r}); add one to tenants/{r.tenant}.yaml")
         elif k.record.control != ISOLATION:
-            yield Finding(name, r.urn, f"{what}: {ex_id} excepts {k.record.control}, not "
+            yield PolicyViolation(name, r.urn, f"{what}: {ex_id} excepts {k.record.control}, not "
                                        f"{ISOLATION}")
         elif not k.applies:
-            yield Finding(name, r.urn, f"{what}: {ex_id} expired on {k.record.expires} and no "
+            yield PolicyViolation(name, r.urn, f"{what}: {ex_id} expired on {k.record.expires} and no "
                                        "longer applies; renew it or remove the access")
         elif host not in k.record.hosts:
-            yield Finding(name, r.urn, f"{what}: {ex_id} covers {', '.join(k.record.hosts)}, "
+            yield PolicyViolation(name, r.urn, f"{what}: {ex_id} covers {', '.join(k.record.hosts)}, "
                                        f"not {host}")
         elif peer not in _as_list(k.record.value):
-            yield Finding(name, r.urn, f"{what}: {ex_id} allows {_as_list(k.record.value)}, "
+            yield PolicyViolation(name, r.urn, f"{what}: {ex_id} allows {_as_list(k.record.value)}, "
                                        f"not {peer}")
         else:
-            yield Finding(name, r.urn, f"{what} allowed ({k.status.value}, expires "
+            yield PolicyViolation(name, r.urn, f"{what} allowed ({k.status.value}, expires "
                                        f"{k.record.expires})", exempted_by=k.record.id)
 
 
-def check_declared(ctx: Context, r: ResourceView) -> Iterator[Finding]:
+def check_declared(ctx: Context, r: ResourceView) -> Iterator[PolicyViolation]:
     if r.kind not in ("ServerPlacement", "DeviceRegistration"):
         return
     kind = "server" if r.kind == "ServerPlacement" else "network_device"
     hosts = {h.name for h in ctx.estate.hosts(kind, r.tenant)} \
         if r.tenant in ctx.estate.slugs else set()
     if r.object not in hosts:
-        yield Finding("declared-hosts", r.urn,
+        yield PolicyViolation("declared-hosts", r.urn,
                       f"{r.object}: not a {kind.replace('_', ' ')} of tenant {r.tenant!r} in "
                       f"tenants/{r.tenant}.yaml; declare it there first")
 
 
-def check_kept(ctx: Context, r: ResourceView) -> Iterator[Finding]:
+def check_kept(ctx: Context, r: ResourceView) -> Iterator[PolicyViolation]:
     if r.kind not in ("ServerPlacement", "DeviceRegistration", "AccessPolicy"):
         return
     name = "kept-resources-protected"
@@ -220,17 +220,17 @@ def check_kept(ctx: Context, r: ResourceView) -> Iterator[Finding]:
         why = ("unknown in tenants/" + r.tenant + ".yaml" if k is None else
                f"expired on {k.record.expires}" if not k.applies else
                f"it covers {', '.join(k.record.hosts)}")
-        yield Finding(name, r.urn, f"{r.object}: carries exception {ex_id}, which does not "
+        yield PolicyViolation(name, r.urn, f"{r.object}: carries exception {ex_id}, which does not "
                                    f"apply here ({why}); an exception is never silently honoured")
     for ex_id in sorted(set(expected) - carried):
-        yield Finding(name, r.urn, f"{r.object}: kept by {ex_id} but does not carry its id")
+        yield PolicyViolation(name, r.urn, f"{r.object}: kept by {ex_id} but does not carry its id")
     if expected and not r.protect:
-        yield Finding(name, r.urn, f"{r.object}: kept by {', '.join(sorted(expected))} but not "
+        yield PolicyViolation(name, r.urn, f"{r.object}: kept by {', '.join(sorted(expected))} but not "
                                    "protected; a kept resource is protected from replacement "
                                    "and deletion")
     if expected and r.protect and set(expected) <= carried:
         for ex_id, k in sorted(expected.items()):
-            yield Finding(name, r.urn, f"{r.object} keeps {k.record.control} "
+            yield PolicyViolation(name, r.urn, f"{r.object} keeps {k.record.control} "
                                        f"({k.status.value}, expires {k.record.expires}); "
                                        "protected", exempted_by=ex_id)
 
@@ -243,7 +243,7 @@ def stack_scope(urn: str) -> tuple[str, str | None]:
     return stack, (scope if dot else None)
 
 
-def check_stack_scope(ctx: Context, r: ResourceView) -> Iterator[Finding]:
+def check_stack_scope(ctx: Context, r: ResourceView) -> Iterator[PolicyViolation]:
     if r.kind is None:
         return
     stack, scope = stack_scope(r.urn)
@@ -251,13 +251,13 @@ def check_stack_scope(ctx: Context, r: ResourceView) -> Iterator[Finding]:
         return
     owner = "the shared services" if scope == SHARED_TENANT else f"tenant {scope!r}"
     if r.tenant != scope or not r.name.startswith(f"{scope}/"):
-        yield Finding("stack-scope", r.urn,
+        yield PolicyViolation("stack-scope", r.urn,
                       f"{r.object}: {r.name} of tenant {r.tenant!r} in stack {stack}, which "
                       f"holds only {owner}'s resources; move it to stack "
                       f"{stack.partition('.')[0]}.{r.tenant or '<tenant>'}")
 
 
-def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Finding]:
+def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[PolicyViolation]:
     used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     where: dict[str, str] = {}
     for r in resources:
@@ -272,12 +272,12 @@ def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Fin
         for f, amount in sorted(fields.items()):
             allowed = getattr(quota, f)
             if amount > allowed:
-                yield Finding("compute-quota", where.get(tenant),
+                yield PolicyViolation("compute-quota", where.get(tenant),
                               f"{tenant}: server placements use {amount:g} {f}, the quota is "
                               f"{allowed} (community.yaml quotas)")
 
 
-def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[Finding]:
+def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[PolicyViolation]:
     name = "shared-service-enrolment"
     placed = [(r.tenant, r.object, "server", r.urn) for r in resources
               if r.kind == "ServerPlacement"]
@@ -295,12 +295,12 @@ def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator
         for control, have, service in wanted:
             e = enrolment(ctx.estate, control, host)
             if e.enrolled and (tenant, host) not in have:
-                yield Finding(name, urn, f"{tenant}: {host} is not enrolled in the shared "
+                yield PolicyViolation(name, urn, f"{tenant}: {host} is not enrolled in the shared "
                                          f"{service} ({control})")
             elif not e.enrolled:
                 k = ctx.exception(tenant, e.source)
                 until = f", expires {k.record.expires}" if k else ""
-                yield Finding(name, urn, f"{tenant}: {host} not enrolled in the shared "
+                yield PolicyViolation(name, urn, f"{tenant}: {host} not enrolled in the shared "
                                          f"{service} ({control}{until})",
                               exempted_by=e.source)
 
@@ -349,9 +349,9 @@ EXEMPTED_DESCRIPTION = ("Reports (without blocking) every resource that a policy
 
 
 def evaluate(ctx: Context, resources: Sequence[ResourceView],
-             policies: Sequence[Policy] = POLICIES) -> list[Finding]:
+             policies: Sequence[Policy] = POLICIES) -> list[PolicyViolation]:
     """Every finding of every policy over a whole stack (what the pack would report)."""
-    out: list[Finding] = []
+    out: list[PolicyViolation] = []
     for p in policies:
         if p.scope == "resource":
             for r in resources:
@@ -369,5 +369,13 @@ def load_context(root: Any = None) -> Context:
     return Context.of(load_estate(settings.root))
 
 
-__all__ = ["EXEMPTED", "POLICIES", "Context", "Finding", "Policy",
-           "ResourceView", "evaluate", "load_context"]
+__all__ = [
+    "EXEMPTED",
+    "POLICIES",
+    "Context",
+    "Policy",
+    "PolicyViolation",
+    "ResourceView",
+    "evaluate",
+    "load_context",
+]

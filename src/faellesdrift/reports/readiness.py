@@ -64,7 +64,7 @@ class Facts:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class CheckOutcome:
     fraction: float
     detail: str
     missing: tuple[str, ...] = ()
@@ -76,7 +76,7 @@ class Criterion:
     id: str
     label: str
     weight: int
-    check: Callable[[Facts], Outcome]
+    check: Callable[[Facts], CheckOutcome]
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,7 @@ class Check:
     id: str
     label: str
     weight: int
-    outcome: Outcome
+    outcome: CheckOutcome
 
     @property
     def points(self) -> float:
@@ -101,10 +101,10 @@ def _listed(f: Facts, items: list[str]) -> tuple[str, ...]:
     return (*items[:MAX_LISTED], f._("… and {n} more", n=len(items) - MAX_LISTED))
 
 
-def _definition(f: Facts) -> Outcome:
+def _definition(f: Facts) -> CheckOutcome:
     if not f.errors:
-        return Outcome(1.0, f._("the tenant file passes every schema check and guardrail"))
-    return Outcome(0.0, f._("{n} validation error(s) in the tenant file", n=len(f.errors)),
+        return CheckOutcome(1.0, f._("the tenant file passes every schema check and guardrail"))
+    return CheckOutcome(0.0, f._("{n} validation error(s) in the tenant file", n=len(f.errors)),
                    _listed(f, [e.one_line() for e in f.errors]))
 
 
@@ -113,28 +113,28 @@ def baseline_servers(t: Tenant) -> list[str]:
     return [s.name for s in t.servers if s.os in BASELINE_OS]
 
 
-def _verification(f: Facts) -> Outcome:
+def _verification(f: Facts) -> CheckOutcome:
     s = f.servers
     if not baseline_servers(f.tenant):
-        return Outcome(1.0, f._("no servers under the shared baseline"))
+        return CheckOutcome(1.0, f._("no servers under the shared baseline"))
     if s is None:
-        return Outcome(0.0, f._("not verified yet"), (f.servers_missing,), known=False)
+        return CheckOutcome(0.0, f._("not verified yet"), (f.servers_missing,), known=False)
     if s.complete:
-        return Outcome(1.0, f._("all {n} servers reached and checked", n=len(s.expected)))
+        return CheckOutcome(1.0, f._("all {n} servers reached and checked", n=len(s.expected)))
     missing = [f._("{host}: not reached — {reason}", host=h,
                    reason=s.rows[h].get("reason") or s.rows[h].get("status"))
                for h in s.unreached]
     missing += [f._("{host}: not in the latest verification", host=h) for h in s.not_checked]
-    return Outcome(0.0, s.describe("server", f.gettext), _listed(f, missing))
+    return CheckOutcome(0.0, s.describe("server", f.gettext), _listed(f, missing))
 
 
 def _layer(f: Facts, summary: LayerSummary | None, hosts: int, noun: str,
-           missing_text: str) -> Outcome:
+           missing_text: str) -> CheckOutcome:
     nouns = f._("devices") if noun == "device" else f._("servers")
     if not hosts:
-        return Outcome(1.0, f._("no {nouns} in the tenant file", nouns=nouns))
+        return CheckOutcome(1.0, f._("no {nouns} in the tenant file", nouns=nouns))
     if summary is None:
-        return Outcome(0.0, f._("no results yet"), (missing_text,), known=False)
+        return CheckOutcome(0.0, f._("no results yet"), (missing_text,), known=False)
     missing = []
     for h in summary.noncompliant:
         bad = [c.get("control") for c in summary.rows[h].get("controls") or []
@@ -148,14 +148,14 @@ def _layer(f: Facts, summary: LayerSummary | None, hosts: int, noun: str,
         missing.append(f._("{n} {nouns} not checked: {hosts}", n=len(summary.not_checked),
                            nouns=nouns, hosts=", ".join(summary.not_checked[:8])
                            + (" …" if len(summary.not_checked) > 8 else "")))
-    return Outcome(summary.pct / 100.0, summary.describe(noun, f.gettext), _listed(f, missing))
+    return CheckOutcome(summary.pct / 100.0, summary.describe(noun, f.gettext), _listed(f, missing))
 
 
-def _network(f: Facts) -> Outcome:
+def _network(f: Facts) -> CheckOutcome:
     return _layer(f, f.network, len(f.tenant.network_devices), "device", f.network_missing)
 
 
-def _servers(f: Facts) -> Outcome:
+def _servers(f: Facts) -> CheckOutcome:
     return _layer(f, f.servers, len(baseline_servers(f.tenant)), "server", f.servers_missing)
 
 
@@ -170,19 +170,19 @@ def _advice(f: Facts, e: Exposure) -> str:
                term=f.fmt.money(e.kept_to_term_dkk))
 
 
-def _contracts(f: Facts) -> Outcome:
+def _contracts(f: Facts) -> CheckOutcome:
     blocking = [e for e in f.contracts if e.blocks_migration and not e.ended]
     if not blocking:
         n = len(f.contracts)
-        return Outcome(1.0, f._("{n} local contract(s), none ends after the go-live", n=n)
+        return CheckOutcome(1.0, f._("{n} local contract(s), none ends after the go-live", n=n)
                        if n else f._("no local contracts"))
-    return Outcome(0.0, f._("{n} of {total} local contract(s) end after the go-live {target}",
+    return CheckOutcome(0.0, f._("{n} of {total} local contract(s) end after the go-live {target}",
                             n=len(blocking), total=len(f.contracts),
                             target=f.fmt.day(f.tenant.onboarding.target)),
                    _listed(f, [_advice(f, e) for e in blocking]))
 
 
-def _exceptions(f: Facts) -> Outcome:
+def _exceptions(f: Facts) -> CheckOutcome:
     expired = [k for k in f.exceptions if k.status is ExceptionStatus.EXPIRED]
     expiring = [k for k in f.exceptions if k.status is ExceptionStatus.EXPIRING]
     active = len(f.exceptions) - len(expired) - len(expiring)
@@ -196,7 +196,7 @@ def _exceptions(f: Facts) -> Outcome:
                   n=len(f.exceptions), active=active, expiring=len(expiring),
                   expired=len(expired)) if f.exceptions else f._("no exceptions"))
     fraction = 0.0 if expired else 0.5 if expiring else 1.0
-    return Outcome(fraction, detail, _listed(f, missing))
+    return CheckOutcome(fraction, detail, _listed(f, missing))
 
 
 CRITERIA: tuple[Criterion, ...] = (

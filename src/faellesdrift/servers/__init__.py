@@ -10,12 +10,23 @@ One public entry per job; failures are results (per host), never exceptions:
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.errors import BaselineValueError, ServersError
 from faellesdrift.servers.hostvars import CONTROLS, Baseline, Selection, baseline, select
-from faellesdrift.servers.results import HostResult, RunResult
+from faellesdrift.servers.results import RunResult, ServerResult
 from faellesdrift.servers.runner import run
 from faellesdrift.servers.verify import HostVerify, VerifyResult, verify
 
 __all__ = [
-    "CONTROLS", "Access", "Baseline", "BaselineValueError", "HostResult", "HostVerify",
-    "RunResult", "Selection", "ServersError", "VerifyResult", "baseline", "run", "select",
+    "CONTROLS",
+    "Access",
+    "Baseline",
+    "BaselineValueError",
+    "HostVerify",
+    "RunResult",
+    "Selection",
+    "ServerResult",
+    "ServersError",
+    "VerifyResult",
+    "baseline",
+    "run",
+    "select",
     "verify",
 ]

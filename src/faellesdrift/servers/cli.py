@@ -30,7 +30,7 @@ from faellesdrift.estate import Estate
 from faellesdrift.junit import JunitOpt
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.hostvars import Selection, select
-from faellesdrift.servers.results import HostResult, Mode, RunResult
+from faellesdrift.servers.results import Mode, RunResult, ServerResult
 from faellesdrift.servers.runner import reusable_plan, run
 from faellesdrift.servers.verify import VerifyResult, verify
 from faellesdrift.settings import Settings
@@ -182,7 +182,7 @@ def _execute(mode: Mode, executor: str, settings: Settings, access: Access,
 # ------------------------------------------------------------------ output
 
 
-def _exceptions_text(h: HostResult) -> str:
+def _exceptions_text(h: ServerResult) -> str:
     return ", ".join(f"{c} ({x})" for c, x in h.exceptions.items())
 
 

@@ -1,7 +1,7 @@
-"""Results of a server run as data: one HostResult per host, parsed from ansible-runner events.
+"""Results of a server run as data: one ServerResult per host, parsed from ansible-runner events.
 
 Failures are results, not exceptions: an unreachable host or a failed task
-becomes a HostResult with a reason, and the run goes on for the other hosts.
+becomes a ServerResult with a reason, and the run goes on for the other hosts.
 ``EventCollector`` is the ``event_handler`` given to ``ansible_runner.run``;
 it is pure (no I/O), so tests feed it recorded events.
 """
@@ -61,7 +61,7 @@ class TaskFailure:
 
 
 @dataclass
-class HostResult:
+class ServerResult:
     host: str
     tenant: str
     ok: int = 0
@@ -110,7 +110,7 @@ class HostResult:
                 "failures": [f.to_dict() for f in self.failures]}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> HostResult:
+    def from_dict(cls, d: dict[str, Any]) -> ServerResult:
         return cls(d["host"], d["tenant"], ok=d.get("ok", 0), changed=d.get("changed", 0),
                    failed=d.get("failed", 0), unreachable=d.get("unreachable", 0),
                    skipped=d.get("skipped", 0), seen=d.get("status") != "not run",
@@ -124,7 +124,7 @@ class HostResult:
 class RunResult:
     mode: Mode
     run_id: str
-    hosts: dict[str, HostResult]
+    hosts: dict[str, ServerResult]
     left_out: dict[str, str] = field(default_factory=dict)
     rc: int | None = None
     status: str = ""  # ansible-runner's status: successful, failed, timeout, canceled
@@ -169,7 +169,7 @@ class RunResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunResult:
         """A result saved with ``to_dict`` (a plan that an apply reuses)."""
-        hosts = [HostResult.from_dict(h) for h in d.get("hosts") or ()]
+        hosts = [ServerResult.from_dict(h) for h in d.get("hosts") or ()]
         return cls(mode=d["mode"], run_id=d["run_id"], hosts={h.host: h for h in hosts},
                    left_out=dict(d.get("left_out") or {}), rc=d.get("rc"),
                    status=d.get("status") or "", error=d.get("error") or "",
@@ -241,13 +241,13 @@ class EventCollector:
     def __init__(self, selection: Selection, mode: Mode, on_progress: Progress | None = None):
         self.mode = mode
         self.on_progress = on_progress
-        self.hosts: dict[str, HostResult] = {}
+        self.hosts: dict[str, ServerResult] = {}
         for b in selection.targets:
-            hr = HostResult(b.host, b.tenant)
+            hr = ServerResult(b.host, b.tenant)
             hr.exceptions = {c.control: c.source for c in b.exceptions}
             self.hosts[b.host] = hr
         for r in selection.refused:  # never run: their host vars would be unsafe
-            self.hosts[r.host] = HostResult(
+            self.hosts[r.host] = ServerResult(
                 r.host, r.tenant, failed=1, seen=True,
                 failures=[TaskFailure("host vars", "", f"refused: {r.reason}")])
         self.stats_seen = False
@@ -307,7 +307,7 @@ class EventCollector:
             hr.failures.append(TaskFailure(task, role, _message(res), unreachable=True))
             self._progress(host, task, "unreachable")
 
-    def _time(self, hr: HostResult, name: str, data: dict[str, Any]) -> None:
+    def _time(self, hr: ServerResult, name: str, data: dict[str, Any]) -> None:
         duration = data.get("duration")
         if isinstance(duration, int | float):
             self.task_seconds[name] = self.task_seconds.get(name, 0.0) + float(duration)
