@@ -1,4 +1,4 @@
-"""The lab's limits from issue 3, measured.
+"""The lab's limits, measured.
 
 1. cold: 3 tenants x 2 servers + their devices, base image built from scratch
    (a fresh, empty cache dir: debootstrap + pack) — target < 2 min;

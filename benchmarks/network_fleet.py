@@ -12,7 +12,7 @@ done by:
             junipernetworks.junos from the `ansible` package's collections)
 
 plus the product's own commands (`backup` then `compliance`: two sessions per
-device). The devices are the lab's emulated devices (issue 3) for a synthetic
+device). The devices are the lab's emulated devices for a synthetic
 community: the sample's nine tenants, each grown to the same number of devices,
 on a private port range. Prints devices/s for each and the ratios (targets:
 Nornir >=10x Ansible, within 1.5x of raw netmiko).
