@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import resource
 import shutil
@@ -39,7 +38,7 @@ from datetime import date
 from ipaddress import IPv4Network
 from pathlib import Path
 
-import yaml
+from network_fleet import synthetic_community  # the same grown sample community
 
 from faellesdrift.distributed.executor import CeleryExecutor, ShardOutcome
 from faellesdrift.distributed.shards import Caps
@@ -57,28 +56,6 @@ FAELLESDRIFT = Path(sys.executable).parent / "faellesdrift"
 
 def say(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def synthetic_community(dest: Path, devices: int) -> Path:
-    """The sample community with each tenant grown to ceil(devices / tenants) devices."""
-    shutil.copy(REPO / "community.yaml", dest / "community.yaml")
-    (dest / "tenants").mkdir()
-    files = sorted((REPO / "tenants").glob("*.yaml"))
-    per = math.ceil(devices / len(files))
-    for f in files:
-        data = yaml.safe_load(f.read_text())
-        base = data.get("network_devices") or []
-        prefix = IPv4Network(data["networks"][0]["prefix"])
-        grown = []
-        for i in range(max(per, len(base))):
-            d = dict(base[i % len(base)])
-            if i >= len(base):
-                d["name"] = f"{d['name']}x{i // len(base)}"
-            d["address"] = str(prefix.network_address + i + 1)
-            grown.append(d)
-        data["network_devices"] = grown
-        (dest / "tenants" / f.name).write_text(yaml.safe_dump(data, allow_unicode=True))
-    return dest
 
 
 def lab_for(state: Path) -> Lab:
