@@ -38,14 +38,13 @@ from datetime import date
 from ipaddress import IPv4Network
 from pathlib import Path
 
-from network_fleet import synthetic_community  # the same grown sample community
+from network_fleet import start_lab, synthetic_community  # the same fleet set-up
 
 from faellesdrift.distributed.executor import CeleryExecutor, ShardOutcome
 from faellesdrift.distributed.shards import Caps
-from faellesdrift.estate import Estate, load_estate
+from faellesdrift.estate import load_estate
 from faellesdrift.executors import Request
-from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir
-from faellesdrift.lab.plan import plan_from_estate
+from faellesdrift.lab import Lab, LabPaths, LabSettings, cache_dir
 from faellesdrift.network import Filters, FleetResult, NetworkSettings, backup, compliance
 from faellesdrift.settings import Settings
 
@@ -66,23 +65,6 @@ def lab_for(state: Path) -> Lab:
                            device_ports=(int(low), int(high)),
                            loopback=IPv4Network(env.get("FAELLESDRIFT_LAB_LOOPBACK",
                                                         "127.62.0.0/16"))))
-
-
-def start_lab(lab: Lab, estate: Estate) -> None:
-    lab.down()
-    plan = plan_from_estate(estate, servers_per_tenant=0)
-    t = time.monotonic()
-    for spec in plan.devices:
-        for attempt in range(3):
-            try:
-                lab.create_device(spec)
-                break
-            except LabError as exc:
-                say(f"lab: {spec.name}: {exc} — retrying in 5 s")
-                if attempt == 2:
-                    raise
-                time.sleep(5)
-    say(f"lab: {len(plan.devices)} emulated devices up in {time.monotonic() - t:.0f}s")
 
 
 def redis_up() -> str:
