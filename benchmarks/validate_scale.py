@@ -15,17 +15,18 @@ import shutil
 import statistics
 import tempfile
 import time
-from datetime import date
+from datetime import timedelta
 from pathlib import Path
 
 import yaml
 import yaml_rs
 
+from faellesdrift import clock
 from faellesdrift.estate import validate
 from faellesdrift.municipalities import municipalities
 
 REPO = Path(__file__).resolve().parents[1]
-TODAY = date(2026, 11, 27)
+TODAY = clock.today()
 PLATFORMS = ("cisco_ios", "arista_eos", "juniper_junos")
 
 
@@ -58,9 +59,10 @@ def write_estate(root: Path, total_hosts: int) -> int:
             f'code: "{code}"', f"slug: t{code}", f"name: {m.name}", f"population: {pop}",
             "contacts:", f"  it_lead: {{name: IT {code}, email: it@t{code}.example.dk}}",
             f"  security: {{name: Sec {code}, email: sec@t{code}.example.dk}}",
-            ("scope: {servers: shared, network: shared, endpoints: {mode: planned, from: 2030-01-01},"
-            " identities: {mode: local, security_control: Local AD}, monitoring: shared,"
-            " backup: shared}"),
+            ("scope: {servers: shared, network: shared, endpoints: {mode: planned, from: "
+             + str(TODAY + timedelta(days=3 * 365)) + "},"
+             " identities: {mode: local, security_control: Local AD}, monitoring: shared,"
+             " backup: shared}"),
             "networks:",
             f"  - {{name: devices, vlan: 100, prefix: 10.{i}.0.0/18}}",
             f"  - {{name: servers, vlan: 110, prefix: 10.{i}.64.0/18}}",
@@ -81,9 +83,10 @@ def write_estate(root: Path, total_hosts: int) -> int:
             "exceptions:",
             (f"  - {{id: T{code}-EX-001, control: net.ntp.servers, hosts: [t{code}-dev00000],"
             f" value: [10.{i}.0.123], category: waiver, justification: Local clock,"
-            " risk_owner: IT, approved_by: Board, approved_on: 2026-09-01, expires: 2027-09-01}"),
+            " risk_owner: IT, approved_by: Board,"
+             f" approved_on: {TODAY - timedelta(days=90)}, expires: {TODAY + timedelta(days=270)}}}"),
             "contracts: []",
-            "onboarding: {wave: 1, target: 2027-06-01}",
+            f"onboarding: {{wave: 1, target: {TODAY + timedelta(days=180)}}}",
         ]
         (tenants / f"t{code}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
         written += n_srv + n_dev

@@ -30,7 +30,8 @@ def test_corpus_is_complete():
     rules = {expected_rule(p) for p in CASES}
     assert len(CASES) >= 25
     assert {"yaml.syntax", "yaml.duplicate-key", "yaml.alias-bomb", "schema.unknown-field",
-            "schema.type", "community.duplicate-hostname", "net.prefix-overlap",
+            "schema.type", "community.duplicate-hostname", "community.duplicate-address",
+            "net.prefix-overlap",
             "net.address-outside-prefix", "exception.mandatory-control",
             "exception.foreign-host", "exception.expired", "text.control-chars",
             "text.template-syntax", "name.unsafe"} <= rules

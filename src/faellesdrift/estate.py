@@ -11,7 +11,9 @@ building, so one municipality's lapsed paperwork holds up nobody's run.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -191,6 +193,24 @@ class Validation:
         return not has_errors(list(self.findings))
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while an estate is built.
+
+    Loading creates hundreds of thousands of acyclic objects (parsed YAML, models) that
+    all stay alive; each automatic collection walks every one of them again, which took
+    about 40% of the time to validate a 100,000-host estate. Reference counting still
+    frees everything as usual.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def validate(root: Path, today: date | None = None, files: list[Path] | None = None
              ) -> Validation:
     """Load, schema-check and run the guardrails.
@@ -199,12 +219,13 @@ def validate(root: Path, today: date | None = None, files: list[Path] | None = N
     error leaves it out.
     """
     today = today or clock.today()
-    community, findings = load_community(root, files)
-    if community is not None:
-        findings += run_guardrails(community, today)
-    if community is None or blocking(findings):
-        return Validation(None, tuple(findings))
-    return Validation(Estate.build(community, today, findings), tuple(findings))
+    with _collector_paused():
+        community, findings = load_community(root, files)
+        if community is not None:
+            findings += run_guardrails(community, today)
+        if community is None or blocking(findings):
+            return Validation(None, tuple(findings))
+        return Validation(Estate.build(community, today, findings), tuple(findings))
 
 
 def load_estate(root: Path, today: date | None = None) -> Estate:
