@@ -128,3 +128,15 @@ def test_both_inventories_name_a_tenant_group_alike():
     hyphenated = Host(device.name, "ringkoebing-skjern", device.kind, device.spec)
     assert group_names(hyphenated)[0] == tenant_group("ringkoebing-skjern") \
         == "tenant_ringkoebing_skjern"
+
+
+def test_one_quota_rule_for_servers_and_placements():
+    from faellesdrift.model import Quota
+
+    quota = Quota(vcpu=8, memory_gb=32, disk_gb=100)
+    servers = load_estate(REPO_ROOT, TODAY).tenant("odder").servers[:2]
+    used = {f: sum(getattr(s, f) for s in servers) for f in Quota.FIELDS}
+    assert quota.usage(servers) == {f: (used[f], getattr(quota, f)) for f in Quota.FIELDS}
+    placements = [{"vcpu": 6, "memory_gb": 16, "disk_gb": 50.5}, {"vcpu": 4, "disk_gb": 49.5}]
+    assert quota.over(placements) == [("vcpu", 10, 8)]
+    assert quota.over([{"vcpu": 8}]) == []

@@ -269,12 +269,9 @@ def _addresses_in_prefixes(src: TenantSource) -> Iterator[Finding]:
 def check_quota(c: Community, today: date) -> Iterator[Finding]:
     for src in c.sources:
         quota = c.standards.quota_for(src.tenant.slug)
-        for field in ("vcpu", "memory_gb", "disk_gb"):
-            used = sum(getattr(s, field) for s in src.tenant.servers)
-            if used > getattr(quota, field):
-                yield RULES["quota.compute-exceeded"].at(
-                    src, f"servers use {used} {field}, the quota is {getattr(quota, field)}",
-                    "servers")
+        for field, used, allowed in quota.over(src.tenant.servers):
+            yield RULES["quota.compute-exceeded"].at(
+                src, f"servers use {used} {field}, the quota is {allowed}", "servers")
 
 
 def check_exceptions(c: Community, today: date) -> Iterator[Finding]:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 import socket
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -340,9 +341,31 @@ class SharedServices(Strict):
 
 
 class Quota(Strict):
+    """A tenant's compute quota. The one rule on it, `over`, is applied by the guardrails to
+    the tenant file and by the platform's policy pack to what a stack would place."""
+
     vcpu: Positive
     memory_gb: Positive
     disk_gb: Positive
+
+    #: the resources a quota bounds, as named on Server and on a server placement
+    FIELDS: ClassVar[tuple[str, ...]] = ("vcpu", "memory_gb", "disk_gb")
+
+    def usage(self, placed: Iterable[Any]) -> dict[str, tuple[float, int]]:
+        """(used, allowed) per resource for these servers: objects with the FIELDS as
+        attributes, or mappings (a placement's properties)."""
+        used = dict.fromkeys(self.FIELDS, 0.0)
+        for item in placed:
+            for field in self.FIELDS:
+                value = item.get(field) if isinstance(item, Mapping) else getattr(item, field)
+                if isinstance(value, (int, float)):
+                    used[field] += value
+        return {f: (int(u) if u == int(u) else u, getattr(self, f)) for f, u in used.items()}
+
+    def over(self, placed: Iterable[Any]) -> list[tuple[str, float, int]]:
+        """(resource, used, allowed) for every resource these servers take beyond the quota."""
+        return [(f, used, allowed) for f, (used, allowed) in self.usage(placed).items()
+                if used > allowed]
 
 
 class Quotas(Strict):

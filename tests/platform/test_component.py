@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pulumi
 import pytest
 
 from faellesdrift.platform.args import tenant_args
-from faellesdrift.platform.errors import QuotaExceeded
 from faellesdrift.platform.providers import for_target
 from faellesdrift.platform.providers.resources import TYPES
-from faellesdrift.platform.tenant_environment import TYPE, TenantEnvironment, check_quota
+from faellesdrift.platform.tenant_environment import TYPE, TenantEnvironment
 from tests.platform.conftest import Recorder
 
 
@@ -97,9 +94,14 @@ def test_an_exception_opens_a_peer_and_waives_monitoring(mocks, excepted):
     return _done(env).apply(check)
 
 
-def test_quota_is_checked_before_anything_is_registered(estate):
+@pulumi.runtime.test
+def test_usage_against_the_quota_is_published(mocks, estate):
     args = tenant_args(estate, "odder")
-    big = replace(args.servers[0], vcpu=10_000)
-    with pytest.raises(QuotaExceeded, match=r"tenants/odder.yaml servers: .* vcpu .* quota is"):
-        check_quota(replace(args, servers=(big, *args.servers[1:])))
-    assert check_quota(args)["vcpu"][1] == 200
+    env = TenantEnvironment("odder", args, for_target("record"))
+
+    def check(out):
+        quota = out["quota"]
+        assert quota["vcpu"] == {"used": sum(s.vcpu for s in args.servers), "allowed": 200}
+        assert set(quota) == {"vcpu", "memory_gb", "disk_gb"}
+
+    return _done(env).apply(check)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate, KeptException
-from faellesdrift.model import Tenant
+from faellesdrift.model import Quota, Tenant
 
 METERING_TAGS = "platform.metering.tags"
 ISOLATION = "platform.tenant.isolation"
@@ -151,13 +151,6 @@ class Endpoint:
     host: str
     port: int
     protocol: str
-
-
-@dataclass(frozen=True)
-class Quota:
-    vcpu: int
-    memory_gb: int
-    disk_gb: int
 
 
 @dataclass(frozen=True)
@@ -311,7 +304,7 @@ def tenant_args(estate: Estate, slug: str, *, lab: LabRealisation | None = None,
     return TenantEnvironmentArgs(
         slug=t.slug, code=t.code, name=t.name, community=estate.standards.community,
         cost_center=cost_center(estate.standards.community, t.code),
-        tag_keys=tag_keys(estate), quota=Quota(q.vcpu, q.memory_gb, q.disk_gb),
+        tag_keys=tag_keys(estate), quota=q,
         scope={name: entry.mode for name, entry in t.scope.items()},
         segments=tuple(SegmentArgs(n.name, n.vlan, str(n.prefix), n.purpose or "")
                        for n in t.networks),

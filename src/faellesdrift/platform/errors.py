@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from faellesdrift.errors import ConfigError, FaellesdriftError
+from faellesdrift.errors import FaellesdriftError
 
 
 class PlatformError(FaellesdriftError):
     """A platform run could not start or finish."""
-
-
-class QuotaExceeded(ConfigError):
-    """A tenant's server placements exceed its compute quota."""
 
 
 class PulumiMissing(PlatformError):

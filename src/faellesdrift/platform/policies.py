@@ -258,23 +258,17 @@ def check_stack_scope(ctx: Context, r: ResourceView) -> Iterator[PolicyViolation
 
 
 def check_quota(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[PolicyViolation]:
-    used: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    where: dict[str, str] = {}
+    """The guardrails' quota rule, on what the stack would place (not on the tenant file)."""
+    placed: dict[str, list[ResourceView]] = defaultdict(list)
     for r in resources:
         if r.kind == "ServerPlacement":
-            where.setdefault(r.tenant, r.urn)
-            for f in ("vcpu", "memory_gb", "disk_gb"):
-                value = r.props.get(f)
-                if isinstance(value, (int, float)):
-                    used[r.tenant][f] += value
-    for tenant, fields in sorted(used.items()):
+            placed[r.tenant].append(r)
+    for tenant, placements in sorted(placed.items()):
         quota = ctx.estate.standards.quota_for(tenant)
-        for f, amount in sorted(fields.items()):
-            allowed = getattr(quota, f)
-            if amount > allowed:
-                yield PolicyViolation("compute-quota", where.get(tenant),
-                              f"{tenant}: server placements use {amount:g} {f}, the quota is "
-                              f"{allowed} (community.yaml quotas)")
+        for f, amount, allowed in quota.over(r.props for r in placements):
+            yield PolicyViolation("compute-quota", placements[0].urn,
+                                  f"{tenant}: server placements use {amount:g} {f}, the quota "
+                                  f"is {allowed} (community.yaml quotas)")
 
 
 def check_enrolment(ctx: Context, resources: Sequence[ResourceView]) -> Iterator[PolicyViolation]:

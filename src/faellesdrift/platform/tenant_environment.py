@@ -27,7 +27,6 @@ from typing import Any
 import pulumi
 
 from faellesdrift.platform.args import Kept, TenantEnvironmentArgs
-from faellesdrift.platform.errors import QuotaExceeded
 from faellesdrift.platform.providers import Providers
 from faellesdrift.platform.providers.resources import (
     AccessPolicy,
@@ -41,21 +40,6 @@ from faellesdrift.platform.providers.resources import (
 TYPE = "faellesdrift:tenancy:TenantEnvironment"
 
 
-def check_quota(args: TenantEnvironmentArgs) -> dict[str, tuple[int, int]]:
-    """Used and allowed per resource; raises QuotaExceeded naming the tenant file and field."""
-    usage = {}
-    for field in ("vcpu", "memory_gb", "disk_gb"):
-        used = sum(getattr(s, field) for s in args.servers)
-        allowed = getattr(args.quota, field)
-        usage[field] = (used, allowed)
-        if used > allowed:
-            raise QuotaExceeded(
-                f"tenants/{args.slug}.yaml servers: {used} {field} placed, the quota is "
-                f"{allowed}; reduce the servers or raise quotas.per_tenant.{args.slug} in "
-                "community.yaml")
-    return usage
-
-
 class TenantEnvironment(pulumi.ComponentResource):
     outputs: pulumi.Output[dict[str, Any]]
 
@@ -64,7 +48,7 @@ class TenantEnvironment(pulumi.ComponentResource):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE, name, None, opts)
         self.args = args
-        usage = check_quota(args)
+        usage = args.quota.usage(args.servers)  # within quota: the guardrails refuse more
         slug = args.slug
         self.children: list[pulumi.CustomResource] = []
 
