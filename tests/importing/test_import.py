@@ -217,12 +217,12 @@ def test_other_assets_are_inventory_that_guardrails_still_check(community_copy):
 
 
 def test_a_merge_with_nothing_new_leaves_every_sample_file_byte_for_byte():
-    from faellesdrift.importing.build import Plan
+    from faellesdrift.importing.build import ImportPlan
     from faellesdrift.importing.run import _merge
 
     for path in sorted((Path(__file__).resolve().parents[2] / "tenants").glob("*.yaml")):
         text = path.read_text(encoding="utf-8")
-        assert _merge(text, Plan()) == text, path.name
+        assert _merge(text, ImportPlan()) == text, path.name
 
 
 def test_what_the_community_already_had_does_not_block_an_import(community_copy,

@@ -125,10 +125,10 @@ def test_hybrid_golden(estate: Estate) -> None:
 def test_sample_community_sums_exactly_under_every_model(estate: Estate) -> None:
     from pathlib import Path
 
-    from faellesdrift.metering.collect import Context, collect_estate
+    from faellesdrift.metering.collect import CollectionContext, collect_estate
 
     estate = going_live(estate, list(estate.slugs))
-    ctx = Context(estate, NOV, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
+    ctx = CollectionContext(estate, NOV, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
     rows = collect_estate(ctx)[0].rows
     totals: dict = {}
     for r in rows:
@@ -431,14 +431,14 @@ def test_kit_outside_the_baseline_is_counted_not_charged(community_copy) -> None
     from pathlib import Path
 
     from faellesdrift.estate import load_estate
-    from faellesdrift.metering.collect import Context, collect_estate
+    from faellesdrift.metering.collect import CollectionContext, collect_estate
 
     odder = community_copy / "tenants" / "odder.yaml"
     odder.write_text(odder.read_text(encoding="utf-8") + (
         "other_assets:\n  - {name: odd-fgt90, kind: appliance, platform: FortiGate 100F,"
         " reason: Run by the local vendor under contract}\n"), encoding="utf-8")
     estate = load_estate(community_copy)
-    ctx = Context(estate, NOV, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
+    ctx = CollectionContext(estate, NOV, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
     rows = [r for r in collect_estate(ctx)[0].rows if r.meter == "inventory.asset"]
     assert [(r.tenant, r.subject) for r in rows] == [("odder", "odd-fgt90")]
     assert "inventory.asset" not in estate.standards.settlement.rates  # counted, not priced

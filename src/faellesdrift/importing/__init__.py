@@ -6,7 +6,7 @@ and is imported by no adapter. ``run_import`` is the one entry; every row ends e
 the file or in the gap list, never nowhere.
 """
 
-from faellesdrift.importing.gaps import Gap
+from faellesdrift.importing.gaps import ImportGap
 from faellesdrift.importing.run import ImportResult, run_import
 
-__all__ = ["Gap", "ImportResult", "run_import"]
+__all__ = ["ImportGap", "ImportResult", "run_import"]

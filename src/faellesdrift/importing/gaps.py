@@ -10,7 +10,7 @@ Action = Literal["skipped", "fixed", "defaulted", "added", "inventory", "kept", 
 
 
 @dataclass(frozen=True)
-class Gap:
+class ImportGap:
     ref: str  # where in the source: "rows 12", "devices[3]"
     action: Action  # what the import did with it
     message: str  # what was wrong and what to do

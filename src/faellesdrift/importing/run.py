@@ -16,8 +16,8 @@ from faellesdrift.community import STANDARDS_FILE, TENANTS_DIR, load_community
 from faellesdrift.errors import ConfigError
 from faellesdrift.findings import Finding
 from faellesdrift.importing import sources
-from faellesdrift.importing.build import Existing, Plan, build, host_name
-from faellesdrift.importing.gaps import Gap
+from faellesdrift.importing.build import Existing, ImportPlan, build, host_name
+from faellesdrift.importing.gaps import ImportGap
 from faellesdrift.importing.mapping import Mapping, load_mapping
 from faellesdrift.importing.records import NetworkHint, Record
 from faellesdrift.model import NAME
@@ -32,7 +32,7 @@ class ImportResult:
     written: bool
     pool_allocated: str | None
     counts: dict[str, int]
-    gaps: list[Gap]
+    gaps: list[ImportGap]
     findings: list[Finding] = field(default_factory=list)
     diff: str = ""
 
@@ -93,7 +93,7 @@ def run_import(root: Path, code: str, source: Path, *, mapping_file: Path | None
                           population=population, today=today, dry_run=dry_run)
 
 
-def import_records(root: Path, code: str, records: list[Record], gaps: list[Gap], *,
+def import_records(root: Path, code: str, records: list[Record], gaps: list[ImportGap], *,
                    mapping: Mapping, hints: list[NetworkHint] = (), population: int | None,
                    today: date, dry_run: bool) -> ImportResult:
     """Records from any source (a sheet, an export, discovery) into the tenant file: build,
@@ -178,7 +178,7 @@ def _preferred(records) -> list[IPv4Network]:
     return [n for n, _ in counts.most_common(3)]
 
 
-def _counts(plan: Plan, records: list) -> dict[str, int]:
+def _counts(plan: ImportPlan, records: list) -> dict[str, int]:
     return {"records": len(records), "servers": len(plan.servers),
             "network_devices": len(plan.devices), "other_assets": len(plan.other_assets),
             "networks": len(plan.networks),
@@ -186,7 +186,7 @@ def _counts(plan: Plan, records: list) -> dict[str, int]:
             "skipped": sum(g.action == "skipped" for g in plan.gaps)}
 
 
-def _merge(text: str, plan: Plan) -> str:
+def _merge(text: str, plan: ImportPlan) -> str:
     yaml = _yaml()
     data = yaml.load(text)
     order = ("networks", "servers", "network_devices", "other_assets")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from faellesdrift.errors import ConfigError
-from faellesdrift.importing.gaps import Gap
+from faellesdrift.importing.gaps import ImportGap
 from faellesdrift.importing.mapping import Mapping
 from faellesdrift.importing.records import NetworkHint, Record
 
@@ -38,9 +38,9 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def _table(rows: list[list[Any]], path: Path, mapping: Mapping, first_row: int
-           ) -> tuple[list[Record], list[Gap]]:
+           ) -> tuple[list[Record], list[ImportGap]]:
     """Rows of cells with a header row → records; unknown columns and blank rows are gaps."""
-    gaps: list[Gap] = []
+    gaps: list[ImportGap] = []
     header_at = next((i for i, r in enumerate(rows) if any(_cell(c) for c in r)), None)
     if header_at is None:
         raise ConfigError(f"{path}: holds no rows; export the asset list with a header row")
@@ -52,13 +52,13 @@ def _table(rows: list[list[Any]], path: Path, mapping: Mapping, first_row: int
                           "or Værtsnavn, or map it with --map (columns: {name: ...})")
     ignored = [h for h, f in zip(header, fields, strict=True) if h and f is None]
     if ignored:
-        gaps.append(Gap(f"row {header_at + first_row}", "kept",
+        gaps.append(ImportGap(f"row {header_at + first_row}", "kept",
                         f"columns not imported: {', '.join(ignored)} (map them with --map "
                         "if they hold a field)"))
     seen: dict[str, int] = {}
     for i, f in enumerate(fields):
         if f is not None and f in seen:
-            gaps.append(Gap(f"row {header_at + first_row}", "kept",
+            gaps.append(ImportGap(f"row {header_at + first_row}", "kept",
                             f"columns {header[seen[f]]!r} and {header[i]!r} both map to {f}; "
                             f"the first is used"))
             fields[i] = None
@@ -72,7 +72,7 @@ def _table(rows: list[list[Any]], path: Path, mapping: Mapping, first_row: int
             continue
         records.append(Record(f"row {n}", values))
     if blank:
-        gaps.append(Gap(_rows(blank), "skipped", f"{len(blank)} blank row(s)"))
+        gaps.append(ImportGap(_rows(blank), "skipped", f"{len(blank)} blank row(s)"))
     return records, gaps
 
 
@@ -91,7 +91,7 @@ def _cell(value: Any) -> str:
     return str(value).strip()
 
 
-def read_csv(path: Path, mapping: Mapping) -> tuple[list[Record], list[Gap]]:
+def read_csv(path: Path, mapping: Mapping) -> tuple[list[Record], list[ImportGap]]:
     raw = _read_bytes(path)
     for encoding in ("utf-8-sig", "cp1252"):  # Excel's "CSV (semikolonsepareret)" is cp1252
         try:
@@ -107,7 +107,7 @@ def read_csv(path: Path, mapping: Mapping) -> tuple[list[Record], list[Gap]]:
     return _table(rows, path, mapping, 1)
 
 
-def read_xlsx(path: Path, mapping: Mapping) -> tuple[list[Record], list[Gap]]:
+def read_xlsx(path: Path, mapping: Mapping) -> tuple[list[Record], list[ImportGap]]:
     from zipfile import BadZipFile
 
     import openpyxl
@@ -125,7 +125,7 @@ def read_xlsx(path: Path, mapping: Mapping) -> tuple[list[Record], list[Gap]]:
         book.close()
     records, gaps = _table(rows, path, mapping, 1)
     if len(book.sheetnames) > 1:
-        gaps.append(Gap(f"sheets {', '.join(book.sheetnames[1:])}", "kept",
+        gaps.append(ImportGap(f"sheets {', '.join(book.sheetnames[1:])}", "kept",
                         f"only the first sheet ({book.sheetnames[0]!r}) is imported; move "
                         "other assets to it"))
     return records, gaps
@@ -169,7 +169,7 @@ def _tenant_matches(obj: dict, tenant_ids: set[str]) -> bool:
 
 
 def read_netbox(path: Path, code: str, name: str, slug: str
-                ) -> tuple[list[Record], list[NetworkHint], list[Gap]]:
+                ) -> tuple[list[Record], list[NetworkHint], list[ImportGap]]:
     """Devices, virtual machines, prefixes and VLANs of one tenant from a REST export.
 
     The file is one JSON object with any of ``tenants``, ``devices``,
@@ -183,7 +183,7 @@ def read_netbox(path: Path, code: str, name: str, slug: str
         raise ConfigError(f"{path}: not valid JSON ({exc}); export with the REST API") from None
     if not isinstance(data, dict) or not set(data) & set(_SECTIONS):
         raise ConfigError(f"{path}: expected an object with {', '.join(_SECTIONS)}")
-    gaps: list[Gap] = []
+    gaps: list[ImportGap] = []
     tenants = _list(data, "tenants", path)
     wanted = {code, code.lstrip("0"), name.casefold(), slug}
     ids: set[str] = set()
@@ -241,7 +241,7 @@ def read_netbox(path: Path, code: str, name: str, slug: str
                                  int(vlan["vid"]) if vlan and vlan.get("vid") else None,
                                  str((vlan or {}).get("name") or p.get("description") or "")))
     if others:
-        gaps.append(Gap(f"{path.name}", "other-tenant",
+        gaps.append(ImportGap(f"{path.name}", "other-tenant",
                         f"{others} object(s) of other tenants (or of no tenant) are not "
                         "imported"))
     return records, hints, gaps

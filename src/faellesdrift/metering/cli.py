@@ -39,7 +39,7 @@ from faellesdrift.metering.settle import (
     MODELS,
     Bill,
     Comparison,
-    Usage,
+    MonthUsage,
     dkk,
 )
 from faellesdrift.metering.statements import bill_for, close, closed_bills, compare_for
@@ -111,7 +111,7 @@ def _save_settlement(settings: Settings, estate: Estate, store: Store, cmp: Comp
 
 def _usage_by_tenant(rollup: list, estate: Estate, p: Period, slugs) -> dict[str, dict]:
     """Each tenant's usage per meter (charged and kept locally): unit-months or events."""
-    usage = Usage.from_rollup(rollup, estate, p)
+    usage = MonthUsage.from_rollup(rollup, estate, p)
     meters = sorted({r.meter for r in rollup})
     data = {}
     for slug in slugs:

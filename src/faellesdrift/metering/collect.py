@@ -40,7 +40,7 @@ APPLIED_RESULTS = frozenset({"changed", "applied"})
 
 
 @dataclass(frozen=True)
-class Context:
+class CollectionContext:
     estate: Estate
     period: Period  # one month
     state_dir: Path
@@ -60,10 +60,10 @@ class Collected:
     where: str = "usage"
 
 
-Collector = Callable[[Context], list[Collected]]
+Collector = Callable[[CollectionContext], list[Collected]]
 
 
-def collect_estate(ctx: Context) -> list[Collected]:
+def collect_estate(ctx: CollectionContext) -> list[Collected]:
     """Allocations declared in the tenant files, sampled once per day."""
     day = ctx.sample_day
     rows: list[UsageRow] = []
@@ -87,7 +87,7 @@ def collect_estate(ctx: Context) -> list[Collected]:
     return [Collected("estate", rows, where="estate (tenants/*.yaml)")]
 
 
-def collect_pulumi(ctx: Context) -> list[Collected]:
+def collect_pulumi(ctx: CollectionContext) -> list[Collected]:
     try:
         environments = platform_outputs.read_all(ctx.state_dir)
     except platform_outputs.PlatformOutputsMissing as exc:
@@ -106,7 +106,7 @@ def collect_pulumi(ctx: Context) -> list[Collected]:
 
 
 def _pulumi_samples(path: Path, environment: str, stack_name: str, samples: object,
-                    ctx: Context) -> Collected:
+                    ctx: CollectionContext) -> Collected:
     stack = environment
     if not isinstance(samples, list):
         raise UsageRejected(f"{path} [{stack_name}.metering]: must be a list of "
@@ -139,7 +139,7 @@ def _pulumi_samples(path: Path, environment: str, stack_name: str, samples: obje
     return Collected(f"pulumi:{stack}", rows, where=str(path))
 
 
-def collect_audit(ctx: Context) -> list[Collected]:
+def collect_audit(ctx: CollectionContext) -> list[Collected]:
     """Applied changes (result ``changed``/``applied``) in the month, per tenant and target."""
     log = ctx.audit_log
     if not log.exists():
@@ -211,7 +211,7 @@ def collect(estate: Estate, period: Period, state_dir: Path, audit_log: Path | N
         raise UsageRejected(f"--period {period.id}: collect one month at a time (e.g. "
                             f"{period.months[0]})")
     period.check_not_future(estate.today)
-    ctx = Context(estate, period, state_dir, audit_log or state_dir / "audit.jsonl")
+    ctx = CollectionContext(estate, period, state_dir, audit_log or state_dir / "audit.jsonl")
     names = only or list(COLLECTORS)
     for n in names:
         if n not in COLLECTORS:
@@ -222,5 +222,5 @@ def collect(estate: Estate, period: Period, state_dir: Path, audit_log: Path | N
     return results
 
 
-__all__ = ["APPLIED_RESULTS", "COLLECTORS", "Collected", "Context", "collect",
+__all__ = ["APPLIED_RESULTS", "COLLECTORS", "Collected", "CollectionContext", "collect",
            "collect_audit", "collect_estate", "collect_pulumi"]

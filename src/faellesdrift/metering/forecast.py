@@ -16,10 +16,10 @@ from datetime import date
 from pathlib import Path
 
 from faellesdrift.estate import Estate
-from faellesdrift.metering.collect import Context, collect_estate
+from faellesdrift.metering.collect import CollectionContext, collect_estate
 from faellesdrift.metering.errors import SettlementError
 from faellesdrift.metering.periods import Period
-from faellesdrift.metering.settle import MODELS, Usage, go_live, settle
+from faellesdrift.metering.settle import MODELS, MonthUsage, go_live, settle
 from faellesdrift.metering.store import RollupRow
 
 
@@ -41,7 +41,7 @@ class Forecast:
 
 def declared_rollup(estate: Estate, month: Period) -> list[RollupRow]:
     """The month's usage as the tenant files declare it: one sample per subject."""
-    ctx = Context(estate, month, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
+    ctx = CollectionContext(estate, month, Path("/nonexistent"), Path("/nonexistent/audit.jsonl"))
     return [RollupRow(r.period, r.tenant, r.meter, r.subject, r.quantity_micro, 1)
             for c in collect_estate(ctx) for r in c.rows]
 
@@ -57,7 +57,7 @@ def forecast(estate: Estate, year: int) -> Forecast:
     errors: dict[str, str] = {}
     for month in Period.parse(str(year)).month_periods:
         rollup = declared_rollup(what_if, month)
-        usage = Usage.from_rollup(rollup, what_if, month)
+        usage = MonthUsage.from_rollup(rollup, what_if, month)
         q = (month.first_month - 1) // 3
         for model in MODELS:
             if model in errors:

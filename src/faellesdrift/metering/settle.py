@@ -111,7 +111,7 @@ class Line:
 
 
 @dataclass(frozen=True)
-class Correction:
+class BookedCorrection:
     """A credit (−) or debit (+) for a closed month, booked in a later open month."""
 
     for_period: str
@@ -130,7 +130,7 @@ class TenantAmount:
     lines: tuple[Line, ...]
     by_component: dict[str, int] = field(default_factory=dict)
     basis: str = ""
-    corrections: tuple[Correction, ...] = ()
+    corrections: tuple[BookedCorrection, ...] = ()
     sha256: str = ""  # of the closed statement this was read from
 
     @property
@@ -256,7 +256,7 @@ def kept_assets(estate: Estate, on: date) -> dict[tuple[str, str], str]:
 
 
 @dataclass(frozen=True)
-class Usage:
+class MonthUsage:
     """A month's usage per tenant and meter (unit-months for levels, events for counters)."""
 
     charged: dict[str, dict[str, Fraction]]  # tenant → meter → quantity
@@ -264,7 +264,7 @@ class Usage:
     kept_why: dict[tuple[str, str], str]
 
     @classmethod
-    def from_rollup(cls, rows: Iterable[RollupRow], estate: Estate, period: Period) -> Usage:
+    def from_rollup(cls, rows: Iterable[RollupRow], estate: Estate, period: Period) -> MonthUsage:
         kept_why = kept_assets(estate, period.start)
         charged: dict[str, dict[str, Fraction]] = defaultdict(lambda: defaultdict(Fraction))
         kept: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(Fraction)))
@@ -311,7 +311,7 @@ def mode_of(settlement: Settlement, period: Period, showback: bool = False) -> M
 class _Builder:
     """Collects each tenant's lines, per-pool and per-component øre while a model runs."""
 
-    def __init__(self, estate: Estate, period: Period, s: Settlement, usage: Usage) -> None:
+    def __init__(self, estate: Estate, period: Period, s: Settlement, usage: MonthUsage) -> None:
         self.estate, self.period, self.s, self.usage = estate, period, s, usage
         self.tenants = estate.tenants  # sorted by slug: the tie-break order
         self.pools = {p: period.share_ore(ore(v)) for p, v in s.pools.items()}
@@ -520,7 +520,7 @@ MODELS = {
 assert tuple(MODELS) == MODEL_NAMES
 
 
-def with_corrections(bill: Bill, corrections: Mapping[str, Sequence[Correction]]) -> Bill:
+def with_corrections(bill: Bill, corrections: Mapping[str, Sequence[BookedCorrection]]) -> Bill:
     """The bill with credit/debit lines for closed months added to each tenant's amount."""
     if not any(corrections.values()):
         return bill
@@ -543,8 +543,8 @@ def with_corrections(bill: Bill, corrections: Mapping[str, Sequence[Correction]]
 
 
 def settle(estate: Estate, period: Period, rollup: Iterable[RollupRow], model: str,
-           *, showback: bool = False, usage: Usage | None = None,
-           corrections: Mapping[str, Sequence[Correction]] | None = None) -> Bill:
+           *, showback: bool = False, usage: MonthUsage | None = None,
+           corrections: Mapping[str, Sequence[BookedCorrection]] | None = None) -> Bill:
     """Settle one month under one model (quarters and years: ``statements.bill_for``)."""
     if model not in MODELS:
         raise SettlementError(f"--model {model!r} is not a model; use one of: "
@@ -554,7 +554,7 @@ def settle(estate: Estate, period: Period, rollup: Iterable[RollupRow], model: s
     if not period.is_month:
         raise SettlementError(f"{period.id}: a quarter or a year is the sum of its closed "
                               "months; settle one month at a time")
-    usage = usage or Usage.from_rollup(rollup, estate, period)
+    usage = usage or MonthUsage.from_rollup(rollup, estate, period)
     b = _Builder(estate, period, s, usage)
     MODELS[model](b)
     bill = with_corrections(b.bill(model, mode_of(s, period, showback)), corrections or {})
@@ -566,14 +566,14 @@ def settle(estate: Estate, period: Period, rollup: Iterable[RollupRow], model: s
 
 def compare(estate: Estate, period: Period, rollup: Iterable[RollupRow], *,
             showback: bool = False,
-            corrections: Mapping[str, Sequence[Correction]] | None = None) -> Comparison:
+            corrections: Mapping[str, Sequence[BookedCorrection]] | None = None) -> Comparison:
     """Every model on the same usage; a model that cannot settle is reported, not raised."""
     s = settlement_of(estate)
     period.check_not_future(estate.today)
     if not period.is_month:
         raise SettlementError(f"{period.id}: --compare works on one month; a quarter or a "
                               "year is the sum of its closed statements")
-    usage = Usage.from_rollup(list(rollup), estate, period)
+    usage = MonthUsage.from_rollup(list(rollup), estate, period)
     bills, errors = {}, {}
     for name in MODELS:
         try:

@@ -31,11 +31,11 @@ from faellesdrift.metering.errors import SettlementError
 from faellesdrift.metering.periods import Period
 from faellesdrift.metering.settle import (
     Bill,
+    BookedCorrection,
     Comparison,
-    Correction,
     Line,
+    MonthUsage,
     TenantAmount,
-    Usage,
     compare,
     days_taken,
     dkk,
@@ -64,7 +64,7 @@ def _prev(month: Period) -> Period:
 # ------------------------------------------------------------------ inputs
 
 
-def tenant_inputs(estate: Estate, month: Period, usage: Usage) -> dict[str, dict[str, Any]]:
+def tenant_inputs(estate: Estate, month: Period, usage: MonthUsage) -> dict[str, dict[str, Any]]:
     """What each tenant's amount rests on: population, go-live, days taken, priced usage."""
     s = settlement_of(estate)
     out: dict[str, dict[str, Any]] = {}
@@ -124,7 +124,7 @@ def _statement_tenant(body: Mapping[str, Any]) -> TenantAmount:
         tuple(Line(ln["pool"], ln["text"], ln["amount_ore"], ln["component"])
               for ln in body["lines"]),
         dict(body["by_component"]), body["basis"],
-        tuple(Correction(c["for_period"], c["amount_ore"], c["what"])
+        tuple(BookedCorrection(c["for_period"], c["amount_ore"], c["what"])
               for c in body["corrections"]))
 
 
@@ -167,7 +167,7 @@ def closed_bills(store: Store) -> list[tuple[Bill, dict[str, Any]]]:
 
 def corrections_for(estate: Estate, store: Store, month: Period,
                     closed: Mapping[str, Mapping[str, Any]] | None = None
-                    ) -> dict[str, list[Correction]]:
+                    ) -> dict[str, list[BookedCorrection]]:
     """Credits/debits for the closed months just before ``month`` (the next open one)."""
     closed = store.closed_months() if closed is None else closed
     chain: list[Period] = []
@@ -178,7 +178,7 @@ def corrections_for(estate: Estate, store: Store, month: Period,
     if not chain:
         return {}
     bills = {c.id: read_closed(store, c, closed) for c in chain}
-    out: dict[str, list[Correction]] = {}
+    out: dict[str, list[BookedCorrection]] = {}
     for c in reversed(chain):  # oldest first
         was = bills[c.id]
         assert was is not None
@@ -188,7 +188,7 @@ def corrections_for(estate: Estate, store: Store, month: Period,
         except SettlementError as exc:
             raise SettlementError(f"cannot recompute closed {c.id} for corrections: {exc}"
                                   ) from None
-        inputs_now = tenant_inputs(estate, c, Usage.from_rollup(rollup, estate, c))
+        inputs_now = tenant_inputs(estate, c, MonthUsage.from_rollup(rollup, estate, c))
         inputs_was = {row["tenant"]: json.loads(row["body"])["inputs"]
                       for row in store.statements(c.id)}
         booked: dict[str, int] = {}
@@ -204,7 +204,7 @@ def corrections_for(estate: Estate, store: Store, month: Period,
             if diff:
                 what = _what_changed(inputs_was.get(t.slug), inputs_now.get(t.slug),
                                      _billed_tenants(was), _billed_tenants(now))
-                out.setdefault(t.slug, []).append(Correction(c.id, diff, what))
+                out.setdefault(t.slug, []).append(BookedCorrection(c.id, diff, what))
     return out
 
 
@@ -320,7 +320,7 @@ def close(estate: Estate, store: Store, month: Period, model: str, audit_log: Pa
                 f"{latest.id}, so close {latest.next_month().id} next")
     bill = bill_for(estate, store, month, model, showback=showback)
     rollup = store.rollup(month.months)
-    inputs = tenant_inputs(estate, month, Usage.from_rollup(rollup, estate, month))
+    inputs = tenant_inputs(estate, month, MonthUsage.from_rollup(rollup, estate, month))
     stamp = clock.stamp()
     who = audit.who()[:80]
     head = {"schema": SCHEMA, "period": month.id, "model": bill.model, "mode": bill.mode,

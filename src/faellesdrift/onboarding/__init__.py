@@ -5,6 +5,6 @@ the core artefact ``faellesdrift.onboarding_record``, which reports read. No ada
 imports this package.
 """
 
-from faellesdrift.onboarding.flow import STEPS, Step, StepOutcome, onboard
+from faellesdrift.onboarding.flow import STEPS, OnboardingOutcome, Step, onboard
 
-__all__ = ["STEPS", "Step", "StepOutcome", "onboard"]
+__all__ = ["STEPS", "OnboardingOutcome", "Step", "onboard"]

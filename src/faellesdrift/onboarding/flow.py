@@ -159,7 +159,7 @@ class StepRun:
 
 
 @dataclass
-class StepOutcome:
+class OnboardingOutcome:
     tenant: str
     applied: bool
     runs: list[StepRun]
@@ -368,7 +368,7 @@ INTERNAL: dict[str, Callable[[Runner], str]] = {"validate": _validate, "report":
 
 def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bool = False,
             cli: list[str] | None = None, say: Say = print,
-            steps: tuple[Step, ...] = STEPS, probe: Probe | None = None) -> StepOutcome:
+            steps: tuple[Step, ...] = STEPS, probe: Probe | None = None) -> OnboardingOutcome:
     """Run the plan steps, show what the apply steps will do, and with ``apply`` do them."""
     check_slug(tenant)
     current = fingerprint(settings, tenant)
@@ -379,7 +379,7 @@ def onboard(settings: Settings, tenant: str, *, apply: bool = False, restart: bo
                   "plan": [{"id": s.id, "title": s.title, "phase": s.phase} for s in steps]}
         stale = record["fingerprint"] not in (None, current)
         runner = Runner(settings, tenant, cli=cli, say=say, steps=steps, probe=probe)
-        outcome = StepOutcome(tenant, apply, [], record_path(settings, tenant))
+        outcome = OnboardingOutcome(tenant, apply, [], record_path(settings, tenant))
         runner.check_available()
 
         def keep(run: StepRun) -> None:

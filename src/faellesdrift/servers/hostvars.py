@@ -145,7 +145,7 @@ def controls_of_role(role: str) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
-class ControlValue:
+class ControlVar:
     """One control's effective value on one host, and where it came from."""
 
     control: str
@@ -172,9 +172,9 @@ class Baseline:
     host: str
     tenant: str
     address: str
-    controls: tuple[ControlValue, ...]
+    controls: tuple[ControlVar, ...]
 
-    def get(self, control: str) -> ControlValue:
+    def get(self, control: str) -> ControlVar:
         for c in self.controls:
             if c.control == control:
                 return c
@@ -184,7 +184,7 @@ class Baseline:
         return self.get(control).value
 
     @property
-    def exceptions(self) -> tuple[ControlValue, ...]:
+    def exceptions(self) -> tuple[ControlVar, ...]:
         return tuple(c for c in self.controls if c.kept_by_exception)
 
     def host_vars(self, operator_keys: Iterable[str]) -> dict[str, Any]:
@@ -217,7 +217,7 @@ def baseline(estate: Estate, host_name: str, *, connect_user: str = "root") -> B
     host = estate.host(host_name)
     if host.kind != "server":
         raise ConfigError(f"{host_name} is a {host.kind.replace('_', ' ')}, not a server")
-    values: list[ControlValue] = []
+    values: list[ControlVar] = []
     for spec in CONTROLS:
         eff = estate.effective(spec.control, host_name)
         try:
@@ -227,7 +227,7 @@ def baseline(estate: Estate, host_name: str, *, connect_user: str = "root") -> B
                 f"{_where(estate, host, eff.source)}: {spec.control} for {host_name}: {exc}"
             ) from None
         kept = eff.exception
-        values.append(ControlValue(spec.control, spec.var, value, eff.source,
+        values.append(ControlVar(spec.control, spec.var, value, eff.source,
                                    kept.record.expires if kept else None,
                                    kept.status.value if kept else None))
     result = Baseline(host_name, host.tenant, str(host.spec.address), tuple(values))
