@@ -76,11 +76,14 @@ def test_tenant_new_scaffolds_a_valid_file(community_copy):
     assert again.exit_code == 1 and "already exists" in again.output
 
 
-def test_tenant_new_unknown_code(community_copy):
-    result = runner.invoke(app, ["tenant", "new", "999", "--population", "5",
-                                 "--root", str(community_copy)])
-    assert result.exit_code == 1
-    assert "not one of the 98" in result.output
+def test_an_unknown_municipality_code_is_bad_usage(community_copy):
+    for argv in (["tenant", "new", "999", "--population", "5"],
+                 ["tenant", "import", "999", "--from", str(community_copy / "community.yaml")],
+                 ["discover", "nowhere", "--dry-run"]):
+        result = runner.invoke(app, [*argv, "--root", str(community_copy)])
+        assert result.exit_code == 2, (argv, result.output)
+        assert "not one of the 98" in result.output
+    assert not (community_copy / "tenants" / "999.yaml").exists()
 
 
 def test_bad_today_is_one_line(sample_root):

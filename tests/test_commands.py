@@ -47,3 +47,28 @@ def test_every_adapter_is_listed_and_loads():
 def test_an_unknown_command_is_a_usage_error():
     result = CliRunner().invoke(app, ["netwrok"])
     assert result.exit_code == 2 and "No such command" in result.output
+
+
+def _all_commands(group, ctx):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield name, command
+        if hasattr(command, "list_commands"):
+            yield from ((f"{name} {sub}", c) for sub, c in _all_commands(command, ctx))
+
+
+def test_help_paragraphs_are_wrapped_by_the_terminal_not_the_source():
+    import typer
+
+    group = typer.main.get_command(app)
+    ctx = group.make_context("faellesdrift", [], resilient_parsing=True)
+    checked = 0
+    for name, command in _all_commands(group, ctx):
+        for paragraph in (command.help or "").split("\n\n"):
+            lines = paragraph.splitlines()
+            if paragraph.startswith("\b") or any(line.lstrip().startswith(("-", "*", "|"))
+                                                  or line.startswith(" ") for line in lines):
+                continue
+            assert len(lines) <= 1, (name, paragraph)
+        checked += 1
+    assert checked > 40

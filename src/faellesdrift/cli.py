@@ -9,7 +9,14 @@ import typer
 from rich.text import Text
 
 from faellesdrift import __version__, junit
-from faellesdrift.commandline import RootOpt, TodayOpt, open_estate, set_today, settings_for
+from faellesdrift.commandline import (
+    RootOpt,
+    TodayOpt,
+    failed,
+    open_estate,
+    set_today,
+    settings_for,
+)
 from faellesdrift.commands import LazyGroup
 from faellesdrift.community import STANDARDS_FILE, tenant_files
 from faellesdrift.errors import FaellesdriftError
@@ -160,7 +167,7 @@ def tenant_new(
     try:
         path = write_tenant(settings.root, code, population, standards, day)
     except FaellesdriftError as exc:
-        raise fail(str(exc), 1) from None
+        raise failed(exc) from None
     console.print(f"wrote {path.relative_to(settings.root)} — add your servers and devices, "
                   "then run `faellesdrift validate`")
 

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from faellesdrift import clock
-from faellesdrift.errors import FaellesdriftError, ValidationFailed
+from faellesdrift.errors import FaellesdriftError, UsageError, ValidationFailed
 from faellesdrift.estate import Estate, expired_note, load_estate
 from faellesdrift.settings import Settings
 from faellesdrift.ui import err_console, fail
@@ -29,6 +29,11 @@ RootOpt = Annotated[Path | None, typer.Option(
 TodayOpt = Annotated[str | None, typer.Option(
     "--today", help="Run as of this date (YYYY-MM-DD): expiries, periods and every timestamp "
                     "written. Default: $FAELLESDRIFT_TODAY, else today.")]
+
+
+def failed(exc: FaellesdriftError) -> typer.Exit:
+    """The one line for an error and its exit code: 2 for bad usage, else 1."""
+    return fail(str(exc), USAGE if isinstance(exc, UsageError) else INVALID)
 
 
 def set_today(raw: str | None) -> date:

@@ -9,6 +9,7 @@ the one-line help the command list shows); other packages add commands through t
 from __future__ import annotations
 
 import importlib
+import inspect
 from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import entry_points
@@ -75,6 +76,27 @@ def _known() -> dict[str, Lazy]:
     return {**ADAPTERS, **_plugins()}
 
 
+def _reflowed(text: str | None) -> str | None:
+    """A docstring's paragraphs as single lines, so the terminal wraps them (Typer keeps
+    the source's line breaks after the first paragraph). Lists and ``\\b`` blocks stay."""
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith("\b") or any(line.lstrip().startswith(("-", "*", "|")) or
+                                       line.startswith(" ") for line in p.splitlines())
+        else " ".join(line.strip() for line in p.splitlines())
+        for p in paragraphs)
+
+
+def reflow_help(command: click.Command) -> click.Command:
+    """Reflow the help of a command and of every subcommand below it."""
+    command.help = _reflowed(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        reflow_help(sub)
+    return command
+
+
 def _load(name: str, lazy: Lazy) -> click.Command:
     module, _, attribute = lazy.target.partition(":")
     obj = getattr(importlib.import_module(module), attribute)
@@ -85,7 +107,7 @@ def _load(name: str, lazy: Lazy) -> click.Command:
         single.command(name)(obj)
         command = typer.main.get_command(single)
     command.name = name
-    return command
+    return reflow_help(command)
 
 
 class LazyGroup(TyperGroup):
@@ -105,7 +127,7 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         command = super().get_command(ctx, cmd_name)
         if command is not None:
-            return command
+            return reflow_help(command)
         lazy = _known().get(cmd_name)
         if lazy is None:
             return None

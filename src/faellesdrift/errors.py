@@ -7,6 +7,10 @@ class FaellesdriftError(Exception):
     """Base of every error the CLI turns into one clear line."""
 
 
+class UsageError(FaellesdriftError):
+    """Bad usage: an argument or option names nothing that exists (exit code 2)."""
+
+
 class ConfigError(FaellesdriftError):
     """Bad input: tenant files, standards, settings."""
 

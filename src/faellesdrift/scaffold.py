@@ -10,7 +10,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 from faellesdrift.community import STANDARDS_FILE, TENANTS_DIR
-from faellesdrift.errors import ConfigError
+from faellesdrift.errors import ConfigError, UsageError
 from faellesdrift.model import Standards
 from faellesdrift.municipalities import lookup
 
@@ -80,7 +80,7 @@ def render_tenant(code: object, population: int, standards: Standards, today: da
     """Return (slug, YAML text) of a minimal valid tenant definition."""
     m = lookup(code)
     if m is None:
-        raise ConfigError(f"{code!r} is not one of the 98 municipality codes (e.g. 751 or \"0751\")")
+        raise UsageError(f"{code!r} is not one of the 98 municipality codes (e.g. 751 or \"0751\")")
     if population <= 0:
         raise ConfigError("--population must be a positive number of citizens")
     slug = slug_for(m.name)

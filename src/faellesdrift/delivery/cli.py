@@ -10,9 +10,8 @@ from typing import Annotated
 import typer
 
 from faellesdrift import junit
-from faellesdrift.commandline import RootOpt, TodayOpt, set_today, settings_for
+from faellesdrift.commandline import RootOpt, TodayOpt, failed, set_today, settings_for
 from faellesdrift.community import STANDARDS_FILE
-from faellesdrift.delivery.errors import UsageError
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.junit import JunitOpt
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json
@@ -57,7 +56,7 @@ def review_cmd(base: BaseOpt, root: RootOpt = None, today: TodayOpt = None,
     try:
         result = review(settings, base, skip=skip or (), say=_say)
     except FaellesdriftError as exc:
-        raise fail(str(exc), 2 if isinstance(exc, UsageError) else 1) from None
+        raise failed(exc) from None
     text = md.render(result)
     if markdown is not None:
         try:
@@ -177,7 +176,7 @@ def deliver_cmd(base: BaseOpt, root: RootOpt = None, today: TodayOpt = None,
         result = deliver(settings, base, apply=yes, junit_dir=junit_dir,
                          say=_say if output is not Output.json else (lambda _: None))
     except FaellesdriftError as exc:
-        raise fail(str(exc), 2 if isinstance(exc, UsageError) else 1) from None
+        raise failed(exc) from None
     if output is Output.json:
         print_json(result.to_dict())
     else:

@@ -7,7 +7,3 @@ from faellesdrift.errors import FaellesdriftError
 
 class DeliveryError(FaellesdriftError):
     """A change cannot be reviewed or delivered (no git, an unknown ref, a missing group)."""
-
-
-class UsageError(DeliveryError):
-    """Bad usage: no git repository here, no such --base ref (exit code 2)."""

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from faellesdrift.community import STANDARDS_FILE, TENANTS_DIR
-from faellesdrift.delivery.errors import DeliveryError, UsageError
+from faellesdrift.delivery.errors import DeliveryError
+from faellesdrift.errors import UsageError
 
 #: the files that define a community (what review and deliver look at)
 COMMUNITY_PATHS = (STANDARDS_FILE, TENANTS_DIR)

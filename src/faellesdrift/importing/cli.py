@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from faellesdrift import results
+from faellesdrift.commandline import failed
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.importing.run import ImportResult, run_import
 from faellesdrift.settings import Settings
@@ -29,7 +30,7 @@ def run_import_command(settings: Settings, code: str, source: Path, mapping: Pat
     except ValueError as exc:  # bad usage: file type, a missing option
         raise fail(str(exc), 2) from None
     except FaellesdriftError as exc:
-        raise fail(str(exc), 1) from None
+        raise failed(exc) from None
     errors = [f for f in result.findings if f.severity == "error"]
     if result.written:
         results.save(settings, RESULTS_KIND, {"tenants": {result.slug: saved(result, source)}})

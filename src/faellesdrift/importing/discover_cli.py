@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from faellesdrift import results
-from faellesdrift.commandline import RootOpt, TodayOpt, set_today, settings_for
+from faellesdrift.commandline import RootOpt, TodayOpt, failed, set_today, settings_for
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.importing.cli import print_import
 from faellesdrift.importing.discover import DEFAULT_WORKERS, DiscoverResult, run_discover
@@ -76,7 +76,7 @@ def discover_cmd(
     except ValueError as exc:
         raise fail(str(exc), 2) from None
     except FaellesdriftError as exc:
-        raise fail(str(exc), 1) from None
+        raise failed(exc) from None
     results.save(settings, RESULTS_KIND, {"tenants": {result.tenant: _saved(result)}})
     imported = result.imported
     errors = [f for f in imported.findings if f.severity == "error"] if imported else []

@@ -13,7 +13,7 @@ from ipaddress import IPv4Network
 from pathlib import Path
 
 from faellesdrift.community import STANDARDS_FILE, TENANTS_DIR, load_community
-from faellesdrift.errors import ConfigError
+from faellesdrift.errors import ConfigError, UsageError
 from faellesdrift.findings import Finding
 from faellesdrift.importing import sources
 from faellesdrift.importing.build import Existing, ImportPlan, build, host_name
@@ -71,7 +71,7 @@ def municipality(code: str):
     if m is None and NAME.match(code):
         m = next((x for x in municipalities().values() if slug_for(x.name) == code), None)
     if m is None:
-        raise ConfigError(f"{code!r} is not one of the 98 municipality codes (e.g. 751 or "
+        raise UsageError(f"{code!r} is not one of the 98 municipality codes (e.g. 751 or "
                           "\"0751\") nor a municipality's slug (e.g. odder)")
     return m
 
