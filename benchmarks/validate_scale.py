@@ -3,7 +3,8 @@
 98 tenants (every municipality code) sized by a synthetic population curve,
 about 100,000 servers + network devices in all. Prints the time of a bare
 C-loader parse and of the yaml-rs parse faellesdrift itself uses, the time of
-faellesdrift's load + schema + guardrails, and the ratios — medians of several runs.
+faellesdrift's load + schema + guardrails, and the ratios — medians of several runs, the
+yaml-rs parse and the validation interleaved run by run.
 Targets: under 1.5 s, within 2x of the yaml-rs parse.
 Run: .venv/bin/python benchmarks/validate_scale.py
 """
@@ -127,13 +128,16 @@ def main() -> None:
         size = sum(p.stat().st_size for p in (root / "tenants").glob("*.yaml"))
         print(f"estate: 98 tenants, {hosts} servers + devices, {size / 1e6:.1f} MB of YAML")
         bare = statistics.median(bare_parse(root) for _ in range(args.repeat))
-        bare_rs = statistics.median(bare_parse_rs(root) for _ in range(args.repeat))
-        ours = statistics.median(full_validate(root) for _ in range(args.repeat))
+        # interleaved, so a burst of load on a shared machine hits both sides of a ratio
+        pairs = [(bare_parse_rs(root), full_validate(root)) for _ in range(args.repeat)]
+        bare_rs = statistics.median(p[0] for p in pairs)
+        ours = statistics.median(p[1] for p in pairs)
+        ratio = statistics.median(p[1] / p[0] for p in pairs)
         print(f"medians of {args.repeat} runs")
         print(f"bare YAML parse (PyYAML CSafeLoader):   {bare:6.2f} s")
         print(f"bare YAML parse (yaml-rs, what we use): {bare_rs:6.2f} s")
         print(f"faellesdrift load + schema + guardrails:  {ours:6.2f} s")
-        print(f"ratio: {ours / bare_rs:.2f}x the yaml-rs parse (target <= 2x), "
+        print(f"ratio: {ratio:.2f}x the yaml-rs parse (median of the paired runs; target <= 2x), "
               f"{ours / bare:.2f}x the PyYAML parse; "
               f"{'under' if ours < 1.5 else 'OVER'} the 1.5 s target")
     finally:

@@ -1,3 +1,4 @@
+from dataclasses import FrozenInstanceError
 from datetime import timedelta
 from pathlib import Path
 
@@ -97,7 +98,9 @@ def test_the_sample_loads_on_the_real_date(sample_root, monkeypatch):
 def test_estate_is_immutable_and_shards(sample_root):
     estate = load_estate(sample_root, TODAY)
     with pytest.raises(ValidationError):
-        estate.tenants[0].servers[0].vcpu = 99  # frozen pydantic model
+        estate.tenants[0].name = "x"  # frozen pydantic model
+    with pytest.raises(FrozenInstanceError):
+        estate.tenants[0].servers[0].vcpu = 99  # frozen asset record
     shard = estate.subset(["odder", "samsoe"])
     assert shard.slugs == ("odder", "samsoe")
     assert {h.tenant for h in shard.hosts()} == {"odder", "samsoe"}
@@ -140,3 +143,16 @@ def test_one_quota_rule_for_servers_and_placements():
     placements = [{"vcpu": 6, "memory_gb": 16, "disk_gb": 50.5}, {"vcpu": 4, "disk_gb": 49.5}]
     assert quota.over(placements) == [("vcpu", 10, 8)]
     assert quota.over([{"vcpu": 8}]) == []
+
+
+def test_a_dropped_estate_leaves_no_reference_cycles():
+    """validate() freezes what it built (gc.freeze): that is only sound while nothing in
+    a Validation needs the cyclic collector to be freed."""
+    import gc
+
+    validate(REPO_ROOT, TODAY)  # what was frozen before goes back to the collector
+    result = validate(REPO_ROOT, TODAY)
+    assert result.estate is not None and result.findings
+    gc.unfreeze()
+    del result
+    assert gc.collect() == 0

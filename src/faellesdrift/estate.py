@@ -194,19 +194,25 @@ class Validation:
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while an estate is built.
+def _built_without_collections() -> Iterator[None]:
+    """Build an estate without Python's cyclic garbage collector walking it.
 
     Loading creates hundreds of thousands of acyclic objects (parsed YAML, models) that
-    all stay alive; each automatic collection walks every one of them again, which took
-    about 40% of the time to validate a 100,000-host estate. Reference counting still
-    frees everything as usual.
+    stay alive; every automatic collection walks all of them again, which was about half
+    the time to validate a 100,000-host estate. So: hand back to the collector what an
+    earlier build froze and collect what is garbage now (cheap, before the estate
+    exists), pause the collector while building, then move what was built to the
+    permanent generation (``gc.freeze``), which later collections skip. Reference
+    counting still frees the estate when it is dropped: it holds no reference cycles.
     """
     was_enabled = gc.isenabled()
+    gc.unfreeze()
+    gc.collect()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if was_enabled:
             gc.enable()
 
@@ -219,7 +225,7 @@ def validate(root: Path, today: date | None = None, files: list[Path] | None = N
     error leaves it out.
     """
     today = today or clock.today()
-    with _collector_paused():
+    with _built_without_collections():
         community, findings = load_community(root, files)
         if community is not None:
             findings += run_guardrails(community, today)

@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import socket
 from collections.abc import Iterable, Mapping
+from dataclasses import is_dataclass
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from ipaddress import IPv4Address, IPv4Network
+from operator import attrgetter
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -22,9 +25,11 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
     field_validator,
     model_validator,
 )
+from pydantic.dataclasses import dataclass
 from pydantic_core import PydanticCustomError
 
 from faellesdrift.municipalities import normalize_code
@@ -153,6 +158,31 @@ class Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+#: The assets of a tenant, of which a community has up to ~100,000: validated pydantic
+#: dataclasses, built in about half the time of a model (no per-instance field set).
+asset_record = dataclass(frozen=True, kw_only=True, config=ConfigDict(extra="forbid"))
+
+
+@cache
+def _adapter(kind: type) -> TypeAdapter:
+    return TypeAdapter(kind)
+
+
+def plain(value: Any, *, exclude_none: bool = False) -> Any:
+    """A model, an asset record or a list of them as JSON-ready data (by field alias)."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v, exclude_none=exclude_none) for v in value]
+    if isinstance(value, BaseModel) or is_dataclass(value):
+        return _adapter(type(value)).dump_python(value, mode="json", by_alias=True,
+                                                 exclude_none=exclude_none)
+    return value
+
+
+def is_record(value: object) -> bool:
+    """A model or an asset record (compared field by field)."""
+    return isinstance(value, BaseModel) or (is_dataclass(value) and not isinstance(value, type))
+
+
 # ---------------------------------------------------------------- tenant
 
 
@@ -212,7 +242,8 @@ class Network(Strict):
     purpose: SafeText | None = None
 
 
-class Server(Strict):
+@asset_record
+class Server:
     name: Name
     address: Address
     os: OperatingSystem
@@ -224,7 +255,8 @@ class Server(Strict):
     backup: Literal["none", "daily", "hourly"] = "daily"
 
 
-class NetworkDevice(Strict):
+@asset_record
+class NetworkDevice:
     name: Name
     platform: Platform
     address: Address
@@ -237,7 +269,8 @@ class NetworkDevice(Strict):
     os_version: SafeText | None = None
 
 
-class OtherAsset(Strict):
+@asset_record
+class OtherAsset:
     """Kit the community must know but does not run under the shared baseline (a FortiGate
     under a local contract, an Aruba switch): inventory only, never handed to an adapter."""
 
@@ -354,12 +387,14 @@ class Quota(Strict):
     def usage(self, placed: Iterable[Any]) -> dict[str, tuple[float, int]]:
         """(used, allowed) per resource for these servers: objects with the FIELDS as
         attributes, or mappings (a placement's properties)."""
-        used = dict.fromkeys(self.FIELDS, 0.0)
-        for item in placed:
-            for field in self.FIELDS:
-                value = item.get(field) if isinstance(item, Mapping) else getattr(item, field)
-                if isinstance(value, (int, float)):
-                    used[field] += value
+        items = list(placed)
+        used: dict[str, float] = {}
+        for field in self.FIELDS:
+            if items and isinstance(items[0], Mapping):
+                values = (item.get(field) for item in items)
+                used[field] = sum(v for v in values if isinstance(v, (int, float)))
+            else:
+                used[field] = sum(map(attrgetter(field), items))
         return {f: (int(u) if u == int(u) else u, getattr(self, f)) for f, u in used.items()}
 
     def over(self, placed: Iterable[Any]) -> list[tuple[str, float, int]]:

@@ -16,10 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
-
 from faellesdrift.estate import Estate, ExceptionStatus
-from faellesdrift.model import ExceptionRecord, Standards, Tenant
+from faellesdrift.model import ExceptionRecord, Standards, Tenant, is_record, plain
 
 #: roles that must approve, per kind of change (beyond the file's code owners)
 EXCEPTION_DECISIONS = {"added", "renewed", "widened", "value changed", "control changed",
@@ -130,14 +128,6 @@ class ChangeSet:
 # ------------------------------------------------------------------ comparing
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
-
-
 def shown_value(value: Any) -> str:
     """A control or field value in words: lists joined, records as key=value."""
     if isinstance(value, (list, tuple)):
@@ -147,12 +137,16 @@ def shown_value(value: Any) -> str:
     return str(value)
 
 
+def _plain(value: Any) -> Any:
+    return plain(value, exclude_none=True)
+
+
 def _short(value: Any) -> str:
     text = shown_value(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _field_diffs(before: BaseModel, after: BaseModel, prefix: str = "") -> list[str]:
+def _field_diffs(before: Any, after: Any, prefix: str = "") -> list[str]:
     a, b = _plain(before), _plain(after)
     out = []
     for key in dict.fromkeys([*a, *b]):
@@ -161,8 +155,8 @@ def _field_diffs(before: BaseModel, after: BaseModel, prefix: str = "") -> list[
     return out
 
 
-def _compare_lists(slug: str, kind: str, key: str, before: Sequence[BaseModel],
-                   after: Sequence[BaseModel], approve: tuple[str, ...] = ()) -> list[Change]:
+def _compare_lists(slug: str, kind: str, key: str, before: Sequence[Any],
+                   after: Sequence[Any], approve: tuple[str, ...] = ()) -> list[Change]:
     old = {getattr(x, key): x for x in before}
     new = {getattr(x, key): x for x in after}
     out = []
@@ -177,7 +171,7 @@ def _compare_lists(slug: str, kind: str, key: str, before: Sequence[BaseModel],
     return out
 
 
-def _summary(item: BaseModel) -> list[str]:
+def _summary(item: Any) -> list[str]:
     return [", ".join(f"{k}: {_short(v)}" for k, v in _plain(item).items()
                       if v not in (None, [], {}))]
 
@@ -273,7 +267,7 @@ def compare_tenant(before: Tenant | None, after: Tenant | None,
     for name in _WHOLE:
         a, b = getattr(before, name), getattr(after, name)
         if a != b:
-            details = (_field_diffs(a, b, f"{name}.") if isinstance(a, BaseModel)
+            details = (_field_diffs(a, b, f"{name}.") if is_record(a)
                        else [f"{name}: {_short(_plain(a))} → {_short(_plain(b))}"])
             approve = APPROVAL["binding"] if name in BINDING_FIELDS else ()
             out.append(Change(slug, "field", name, ("changed",), tuple(details), approve))

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from faellesdrift.errors import ConfigError
 from faellesdrift.importing import devicefacts
 from faellesdrift.importing.records import Record
-from faellesdrift.model import BASELINE_OS
+from faellesdrift.model import BASELINE_OS, plain
 from faellesdrift.settings import Settings
 
 Kind = Literal["network_device", "server"]
@@ -534,10 +534,10 @@ def run_discover(settings: Settings, code: str, *, addresses: list[str] = (),
     kinds: dict[str, Kind] = {}
     if own is not None:
         for d in own.network_devices:
-            entries[str(d.address)] = d.model_dump(mode="json", exclude_none=True)
+            entries[str(d.address)] = plain(d, exclude_none=True)
             kinds[str(d.address)] = "network_device"
         for s in own.servers:
-            entries[str(s.address)] = s.model_dump(mode="json", exclude_none=True)
+            entries[str(s.address)] = plain(s, exclude_none=True)
             kinds[str(s.address)] = "server"
     wanted = [parse_target(a, "--address") for a in addresses]
     if targets_file is not None:

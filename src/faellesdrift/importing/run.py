@@ -20,7 +20,7 @@ from faellesdrift.importing.build import Existing, ImportPlan, build, host_name
 from faellesdrift.importing.gaps import ImportGap
 from faellesdrift.importing.mapping import Mapping, load_mapping
 from faellesdrift.importing.records import NetworkHint, Record
-from faellesdrift.model import NAME
+from faellesdrift.model import NAME, plain
 from faellesdrift.municipalities import lookup, municipalities
 from faellesdrift.scaffold import render_tenant, replace_file, slug_for, with_pool
 
@@ -112,7 +112,7 @@ def import_records(root: Path, code: str, records: list[Record], gaps: list[Impo
     for s in community.sources:
         for h in (*s.tenant.servers, *s.tenant.network_devices, *s.tenant.other_assets):
             if s.tenant.slug == slug:
-                existing.names[h.name] = h.model_dump(mode="json")
+                existing.names[h.name] = plain(h)
                 if h.address is not None:
                     existing.addresses[str(h.address)] = h.name
             else:
