@@ -137,3 +137,15 @@ def test_a_baseline_module_change_lists_each_file_once(access: Access) -> None:
     (change,) = collector.hosts["aar-file01"].changes
     assert change.path == "/etc/issue.net, /etc/motd"
     assert change.diff.count("-a") == 2 and change.controls == ("srv.banner.motd",)
+
+
+def test_only_the_baseline_files_make_the_playbooks_digest(tmp_path):
+    playbooks = tmp_path / "playbooks"
+    shutil.copytree(REPO / "playbooks", playbooks)
+    before = plans.playbooks_digest(playbooks)
+    (playbooks / "facts.yml").write_text("# gathers facts, changes nothing\n", encoding="utf-8")
+    (playbooks / "README.md").write_text("notes\n", encoding="utf-8")
+    assert plans.playbooks_digest(playbooks) == before
+    task = next((playbooks / "roles").rglob("main.yml"))
+    task.write_text(task.read_text(encoding="utf-8") + "\n# changed\n", encoding="utf-8")
+    assert plans.playbooks_digest(playbooks) != before

@@ -42,11 +42,17 @@ def fingerprint(selection: Selection, access: Access, playbooks: Path) -> str:
     return h.hexdigest()
 
 
+#: what the baseline runs: other playbooks (facts.yml) and docs never change a host's state
+BASELINE_PARTS = ("site.yml", "ansible.cfg", "roles", "library")
+
+
 def playbooks_digest(playbooks: Path) -> str:
-    """One hash of the playbooks' files (names and contents; caches left out)."""
+    """One hash of the baseline's files (names and contents; caches left out)."""
     h = hashlib.sha256()
-    for path in sorted(p for p in playbooks.rglob("*") if p.is_file()
-                       and "__pycache__" not in p.parts):
+    parts = [playbooks / part for part in BASELINE_PARTS]
+    files = [p for p in parts if p.is_file()] + [
+        p for part in parts if part.is_dir() for p in part.rglob("*") if p.is_file()]
+    for path in sorted(p for p in files if "__pycache__" not in p.parts):
         h.update(str(path.relative_to(playbooks)).encode())
         h.update(path.read_bytes())
     return h.hexdigest()
