@@ -13,7 +13,8 @@ run each over every device:
   celery-1      the same through Celery, one worker (shards by tenant)
   celery-2      two workers
   celery-2-kill two workers, one killed (SIGKILL) when its first shard has started
-  backup-local, backup-celery-2   network backup (a snapshot into the git repository)
+  backup-local, backup-celery-2   network backup (a snapshot into the git repository;
+                the Celery leg reports the commits it made: one, as a local run)
 
 Prints each leg's seconds, devices/s, the CPU our side spent per device
 (coordinator + workers) and the emulator's CPU, whether each compliance leg's
@@ -123,6 +124,11 @@ def rows(fleet: FleetResult) -> list[dict]:
     return [{**h.to_dict(), "seconds": None} for h in fleet.hosts]
 
 
+def commits(repo: Path) -> int:
+    return int(subprocess.run(["git", "-C", str(repo), "rev-list", "--count", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout)
+
+
 def cpu() -> float:
     """CPU seconds of this process and its finished children (the workers, once stopped)."""
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -207,11 +213,13 @@ def main(argv: list[str] | None = None) -> int:
             legs[-1]["identical"] = rows(fleet) == rows(local)
             legs[-1]["shards"] = [o.to_dict() for o in executor.report.outcomes]
         leg("backup-local", lambda: backup(estate, settings))
+        before = commits(settings.backups)
         workers.start(2)
         backups = CeleryExecutor(url, caps=Caps())
         leg("backup-celery-2", lambda: backups.run(
             Request("network.backup", root, state, TODAY, asdict(Filters()),
                     {"network": network})))
+        legs[-1]["commits"] = commits(settings.backups) - before  # one per run, as local
     finally:
         workers.stop()
         lab.down()

@@ -35,7 +35,7 @@ R = TypeVar("R")
 class Request:
     """One run, as data: what to run, on which community, as of which day, on which devices."""
 
-    operation: str  # "network.backup", "network.compliance", "network.remediate"
+    operation: str  # "network.backup|compliance|remediate", "servers.plan|apply|verify"
     root: Path  # the community repository
     state_dir: Path
     today: date

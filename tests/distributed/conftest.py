@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -162,6 +163,32 @@ def fleet(estate: Estate, tmp_path: Path) -> Iterator[Fleet]:
             f.close()
         return
     pytest.fail(f"no block of 20 free ports in {PORT}-{PORT + 99} for the emulated devices")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@pytest.fixture
+def community_fleet(estate: Estate, tmp_path: Path) -> Iterator[Fleet]:
+    """Every network device of the sample community, each on a free port of our range."""
+    devices = {h.name: drifted(estate, h.name) for h in estate.hosts(kind="network_device")}
+    ports = [p for p in range(PORT, PORT + 100) if _free(p)]
+    if len(ports) < len(devices):
+        pytest.fail(f"{len(devices)} emulated devices need as many free ports in "
+                    f"{PORT}-{PORT + 99}; {len(ports)} are free")
+    f = Fleet(devices, PORT, tmp_path / "community", USER, PASSWORD)
+    f.ports = dict(zip(sorted(devices), ports, strict=False))
+    try:
+        f.start()
+        yield f
+    finally:
+        f.close()
 
 
 def lab_state(tmp_path: Path, fleet: Fleet) -> Path:

@@ -123,3 +123,37 @@ def test_a_worker_refuses_a_shard_of_another_checkout(community_copy) -> None:
     with pytest.raises(ShardError, match="not run by workers"):
         run_shard({**payload, "operation": "network.intended"})
     assert fingerprint(REPO, "odder") != fingerprint(REPO, "samsoe")
+
+
+def test_the_verify_codec_loses_nothing() -> None:
+    from faellesdrift.distributed.codec import verify_from_json, verify_to_json
+    from faellesdrift.servers.verify import CheckResult, HostVerify, KeptValue, VerifyResult
+
+    host = HostVerify("odd-file01", "odder", [
+        CheckResult("odd-file01", "srv.banner.motd", "test_banner", "failed", "standard",
+                    "/etc/motd does not hold the banner"),
+        CheckResult("odd-file01", "srv.ntp.servers", "test_ntp", "passed", "ODD-EX-002")],
+        [KeptValue("srv.ntp.servers", "ODD-EX-002", ["10.0.0.1"], "2027-01-01", True)])
+    result = VerifyResult("20261127-verify-1", {"odd-file01": host}, {"odd-win01": "windows"},
+                          12.3456, ["shard 0: boom"], "/state/servers/verify/x")
+    back = verify_from_json(verify_to_json(result))
+    assert back == result and back.to_dict() == result.to_dict()
+
+
+def test_canary_waves_of_server_runs_merge_into_one_result() -> None:
+    from faellesdrift.servers.results import RunResult, ServerResult
+    from faellesdrift.servers.verify import HostVerify, VerifyResult
+
+    first = RunResult("apply", "r1", {"a": ServerResult("a", "t", ok=3)}, {"w": "windows"},
+                      0, "successful", "", 1.0, "/runs/r1", {"ntp : x": 1.0})
+    rest = RunResult("apply", "r2", {"b": ServerResult("b", "t", failed=1)}, {}, 2, "failed",
+                     "", 2.0, "/runs/r2", {"ntp : x": 0.5, "ssh : y": 1.0})
+    both = first.merge(rest)
+    assert list(both.hosts) == ["a", "b"] and both.left_out == {"w": "windows"}
+    assert both.rc == 2 and both.status == "failed,successful" and not both.ok
+    assert both.elapsed == 3.0
+    assert both.task_seconds == {"ntp : x": 1.5, "ssh : y": 1.0}
+    assert both.run_id == "r1, r2"
+    v = VerifyResult("v1", {"a": HostVerify("a", "t")}, directory="/d1").merge(
+        VerifyResult("v2", {"b": HostVerify("b", "t")}, errors=["x"], directory="/d2"))
+    assert list(v.hosts) == ["a", "b"] and v.errors == ["x"] and v.directory == "/d1, /d2"

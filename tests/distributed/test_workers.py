@@ -110,6 +110,32 @@ def test_a_killed_worker_costs_only_the_rerun_of_its_shard(
     assert after_kill < VISIBILITY + 2 + rerun + 3, (after_kill, rerun)
 
 
+def test_the_whole_sample_community_gives_the_local_results_with_a_worker_killed(
+        estate: Estate, community_fleet: Fleet, workers: Workers, broker_url: str,
+        tmp_path: Path) -> None:
+    net = net_settings(REPO, lab_state(tmp_path, community_fleet))
+    local = compliance(estate, net, Filters())
+    assert len(local.hosts) == len(estate.hosts(kind="network_device"))
+    assert local.noncompliant and not local.failed
+    for name in community_fleet.devices:
+        community_fleet.slow(name, 1.0)
+    killed: list[str] = []
+
+    def kill_the_first_busy_worker(o: ShardOutcome) -> None:
+        if not killed and o.status == "running" and "@" in o.worker:
+            killed.append(o.shard.name)
+            workers.kill(o.worker.split("@")[0])
+
+    executor = CeleryExecutor(broker_url, caps=Caps(), on_event=kill_the_first_busy_worker)
+    merged = executor.run(request("network.compliance", net, Filters()))
+    assert killed, "no shard was seen running"
+    assert rows(merged) == rows(local)
+    assert merged.results_payload()["tenants"] == local.results_payload()["tenants"]
+    by = executor.report.by_name()
+    assert sorted(by) == sorted(estate.slugs)
+    assert by[killed[0]].redelivered and all(o.status == "done" for o in by.values())
+
+
 def test_a_shard_failing_twice_is_reported_with_its_reason_and_the_others_finish(
         fleet: Fleet, workers: Workers, broker_url: str, community_copy: Path,
         tmp_path: Path) -> None:

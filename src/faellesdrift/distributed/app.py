@@ -22,7 +22,7 @@ import re
 
 from celery import Celery
 
-from faellesdrift.errors import ConfigError
+from faellesdrift.errors import ConfigError, FaellesdriftError
 
 BROKER_ENV = "FAELLESDRIFT_BROKER_URL"
 VISIBILITY_ENV = "FAELLESDRIFT_BROKER_VISIBILITY"
@@ -38,6 +38,23 @@ def broker_url(url: str | None = None) -> str:
     if not url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigError(f"{BROKER_ENV}={shown(url)}: use a Redis URL (redis://HOST:PORT/DB)")
     return url
+
+
+class BrokerUnreachable(FaellesdriftError):
+    """The broker does not answer."""
+
+
+def check_reachable(url: str, timeout: float = 3.0) -> None:
+    """A quick PING, so a wrong URL or a stopped Redis is one clear line, not minutes of retries."""
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+    except (redis.RedisError, OSError, ValueError) as exc:
+        why = " ".join(str(exc).split())[:160].rstrip(".") or type(exc).__name__
+        raise BrokerUnreachable(f"the broker at {shown(url)} ({BROKER_ENV}) cannot be reached: "
+                                f"{why}; start Redis (scripts/redis-up.sh prints a local URL) "
+                                f"or fix {BROKER_ENV}") from None
 
 
 def shown(url: str) -> str:

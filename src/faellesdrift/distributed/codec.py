@@ -1,7 +1,8 @@
-"""A network run's result as JSON and back, without loss (what a worker sends home).
+"""A shard's result as JSON and back, without loss (what a worker sends home).
 
-The JSON the CLI prints (``FleetResult.to_dict``) is for people and scripts: it
-redacts and rounds. Between a worker and the coordinator every field travels
+Network runs (``FleetResult``) and server verifications (``VerifyResult``;
+server plans and applies travel as ``RunResult.to_dict``). The JSON the CLI
+prints (``FleetResult.to_dict``) is for people and scripts: it redacts and rounds. Between a worker and the coordinator every field travels
 as it is, so the merged result is the one a local run would have produced.
 """
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from faellesdrift.network.results import ControlResult, DeviceResult, FleetResult, Status
+from faellesdrift.servers.verify import CheckResult, HostVerify, KeptValue, VerifyResult
 
 
 def _control(c: ControlResult) -> dict[str, Any]:
@@ -45,3 +47,21 @@ def fleet_from_json(d: dict[str, Any]) -> FleetResult:
                        datetime.fromisoformat(d["started"]),
                        datetime.fromisoformat(d["finished"]) if d["finished"] else None,
                        d["target"], d["details"])
+
+
+def verify_to_json(r: VerifyResult) -> dict[str, Any]:
+    return {"run_id": r.run_id, "elapsed": r.elapsed, "errors": list(r.errors),
+            "directory": r.directory, "left_out": dict(r.left_out),
+            "hosts": [{"host": h.host, "tenant": h.tenant,
+                       "checks": [{f.name: getattr(c, f.name) for f in fields(CheckResult)}
+                                  for c in h.checks],
+                       "kept": [{f.name: getattr(k, f.name) for f in fields(KeptValue)}
+                                for k in h.kept]} for h in r.hosts.values()]}
+
+
+def verify_from_json(d: dict[str, Any]) -> VerifyResult:
+    hosts = {h["host"]: HostVerify(h["host"], h["tenant"],
+                                   [CheckResult(**c) for c in h["checks"]],
+                                   [KeptValue(**k) for k in h["kept"]]) for h in d["hosts"]}
+    return VerifyResult(d["run_id"], hosts, dict(d["left_out"]), d["elapsed"],
+                        list(d["errors"]), d["directory"])

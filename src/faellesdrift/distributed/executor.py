@@ -1,10 +1,13 @@
-"""The ``celery`` executor: a network run split into shards and run on Celery workers.
+"""The ``celery`` executor: a network or server run split into shards and run on Celery workers.
 
 The coordinator (the command a person or CI runs) selects the devices as a
 local run would, splits them into shards (shards.py), sends each to the queue
 when the caps allow, shows progress per shard, and merges the shards' results
-into one ``FleetResult``: the CLI then prints, saves to the results store and
-exits exactly as after a local run.
+into one ``FleetResult`` (servers: one ``RunResult`` or ``VerifyResult``): the
+CLI then prints, saves to the results store and exits exactly as after a local
+run. What a local run writes once is written once here too, by the
+coordinator: a backup's commit (the shards only read the configs) and a
+verification's result.json and results records.
 
 A shard that fails twice (tasks.RETRIES) is reported with its reason: each of
 its devices becomes a failed row, the other shards finish. A shard whose
@@ -31,14 +34,28 @@ from redis.exceptions import RedisError
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from faellesdrift import clock
-from faellesdrift.distributed.app import QUEUE, SHARD_TASK, broker_url, make_app, shown
-from faellesdrift.distributed.codec import fleet_from_json
+from faellesdrift.distributed.app import (
+    QUEUE,
+    SHARD_TASK,
+    broker_url,
+    check_reachable,
+    make_app,
+    shown,
+)
+from faellesdrift.distributed.codec import fleet_from_json, verify_from_json
 from faellesdrift.distributed.shards import Caps, Gate, Shard, plan
-from faellesdrift.distributed.tasks import OPERATIONS, SERVER_OPERATIONS, fingerprint
+from faellesdrift.distributed.tasks import (
+    OPERATIONS,
+    SERVER_OPERATIONS,
+    fingerprint,
+    network_settings,
+)
 from faellesdrift.errors import ConfigError, FaellesdriftError
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.executors import Request
-from faellesdrift.network import DeviceResult, Filters, FleetResult, Status
+from faellesdrift.network import DeviceResult, Filters, FleetResult, NetworkSettings, Status
+from faellesdrift.network.backup import commit as backup_commit
+from faellesdrift.settings import Settings
 from faellesdrift.ui import err_console
 
 DEADLINE_ENV = "FAELLESDRIFT_BACKUP_DEADLINE"
@@ -139,10 +156,10 @@ class CeleryExecutor:
         return self._merge(request, estate, filters, started)
 
     def _run_servers(self, request: Request) -> Any:
-        """``servers plan|apply``: one shard per tenant, each an Ansible run on a worker."""
+        """``servers plan|apply|verify``: one shard per tenant (Ansible or testinfra)."""
         from faellesdrift.servers.access import Access
         from faellesdrift.servers.hostvars import select
-        from faellesdrift.settings import Settings
+        from faellesdrift.servers.verify import new_verify_id
 
         started = time.monotonic()
         estate = load_estate(request.root, request.today)
@@ -160,18 +177,26 @@ class CeleryExecutor:
         shards = [Shard(t, t, tuple(hosts), {}, forks or len(hosts))
                   for t, hosts in groups.items()]
         self.workers()
+        run_id = new_verify_id() if request.operation == "servers.verify" else ""
+        directory = settings.state_dir / "servers" / "verify" / run_id
         payloads = {s.name: {"operation": request.operation, "root": str(request.root),
                              "state_dir": str(request.state_dir),
                              "today": request.today.isoformat(), "tenant": s.tenant,
                              "hosts": list(s.hosts), "forks": forks,
+                             "workers": request.options.get("workers", 4),
+                             "run_id": run_id, "directory": str(directory),
                              "fingerprint": fingerprint(request.root, s.tenant)}
                     for s in shards}
         self.report = Report([ShardOutcome(s) for s in shards])
         self._dispatch(request, payloads)
+        if request.operation == "servers.verify":
+            return _merge_verify(self.report, selection, settings, run_id, directory,
+                                 time.monotonic() - started)
         return _merge_runs(request, self.report, selection, time.monotonic() - started)
 
     def workers(self) -> list[str]:
         """The workers that answer now; none is an error that says how to start one."""
+        check_reachable(self.url)
         try:
             replies = self.app.control.ping(timeout=1.0)
         except (OperationalError, RedisError, OSError) as exc:
@@ -266,27 +291,35 @@ class CeleryExecutor:
                ) -> FleetResult:
         rows: list[DeviceResult] = []
         details: dict[str, Any] = {}
-        target, command = str(request.options.get("network", {}).get("target", "")), ""
-        commits = []
+        network = request.options.get("network", {})
+        target, command = str(network.get("target", "")), ""
+        configs: dict[str, str] = {}
         for o in self.report.outcomes:
             if o.fleet is not None:
                 rows += o.fleet.hosts
                 details.update(o.fleet.details)
                 target, command = o.fleet.target, o.fleet.command
-                if "commit" in o.fleet.details:
-                    commits.append(o.fleet.details["commit"])
+                configs.update(o.value.get("configs") or {})
                 continue
             for name in o.shard.hosts:
                 h = estate.host(name)
                 rows.append(DeviceResult(name, h.tenant, h.spec.platform, Status.FAILED, o.reason))
-        details.update({"filters": filters.describe(), "executor": "celery",
-                        "caps": self.caps.describe(),
+        details.update({"filters": filters.describe(), "workers": network.get("workers", 20),
+                        "executor": "celery", "caps": self.caps.describe(),
                         "shards": [o.to_dict() for o in self.report.outcomes]})
-        if len(commits) > 1:
-            details["commits"] = commits
         rows.sort(key=lambda h: (h.tenant, h.host))
-        return FleetResult(command or _command(request), tuple(rows), started, clock.now(),
-                           target, details)
+        fleet = FleetResult(command or _command(request), tuple(rows), started, clock.now(),
+                            target, details)
+        if request.operation == "network.backup":  # the shards read; the run commits once
+            fleet = backup_commit(self._network_settings(request), fleet, configs)
+        return fleet
+
+    @staticmethod
+    def _network_settings(request: Request) -> NetworkSettings:
+        base = Settings.from_env(request.root)
+        settings = Settings(root=request.root, state_dir=request.state_dir,
+                            cache_dir=base.cache_dir)
+        return network_settings(settings, request.options.get("network", {}))
 
 
 RETRIES_TOTAL = 2  # the first try and tasks.RETRIES more
@@ -327,6 +360,31 @@ def _merge_runs(request: Request, report: Report, selection: Any, elapsed: float
                      "successful" if statuses == {"successful"} else ",".join(sorted(statuses)),
                      "; ".join(errors), elapsed,
                      str(Path(runs[0].artifacts).parent) if runs else "", task_seconds)
+
+
+def _merge_verify(report: Report, selection: Any, settings: Settings, run_id: str,
+                  directory: Path, elapsed: float) -> Any:
+    """The shards' checks as one ``VerifyResult``, recorded once as a local run records it."""
+    from faellesdrift.servers.verify import CheckResult, HostVerify, VerifyResult, record
+
+    hosts: dict[str, Any] = {}
+    errors: list[str] = []
+    for o in report.outcomes:
+        if o.value is None:
+            for name in o.shard.hosts:
+                hosts[name] = HostVerify(name, o.shard.tenant, [CheckResult(
+                    name, "", "shard", "failed", "standard", o.reason)])
+            continue
+        shard = verify_from_json(o.value["verify"])
+        hosts.update(shard.hosts)
+        errors += [f"{o.shard.name}: {e}" for e in shard.errors]
+    order = [*selection.names, *(r.host for r in selection.refused)]
+    ordered = {n: hosts[n] for n in order if n in hosts}
+    result = VerifyResult(run_id, ordered, dict(selection.left_out), elapsed, errors,
+                          str(directory))
+    if selection.targets:
+        record(result, selection, settings)
+    return result
 
 
 def _command(request: Request) -> str:

@@ -2,9 +2,13 @@
 
 A shard names its tenant, its devices or servers, the day and the adapter
 settings; the worker loads the estate from the community repository itself
-and calls ``backup``, ``compliance`` or ``remediate`` for exactly those
-devices, or the server baseline (``servers plan|apply``: Ansible) for exactly
-those servers (each shard saves its tenants' results as a local run does).
+and calls ``compliance`` or ``remediate`` for exactly those devices, or the
+server baseline (``servers plan|apply``: Ansible) for exactly those servers
+(each shard saves its tenant's results as a local run does). Two read-only
+runs leave the recording to the coordinator, so the merged run is written
+once as a local run writes it: a backup shard reads and redacts configs and
+sends them home (one commit per run), a verify shard runs testinfra
+(``verify``) and sends its checks home (one result.json, one results save).
 Before anything, it checks that its copy of the tenant file and of the
 community standards is the one the run started from (a hash): a worker on an
 outdated checkout fails the shard with that reason instead of checking devices
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import socket
 import time
 from datetime import date
@@ -31,15 +36,16 @@ from celery import Celery
 from faellesdrift import clock
 from faellesdrift.community import STANDARDS_FILE
 from faellesdrift.distributed.app import SHARD_TASK
-from faellesdrift.distributed.codec import fleet_to_json
+from faellesdrift.distributed.codec import fleet_to_json, verify_to_json
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import load_estate
 from faellesdrift.network import Filters, NetworkSettings, backup, compliance, remediate
+from faellesdrift.network.backup import read as backup_read
 from faellesdrift.settings import Settings
 
 OPERATIONS = {"network.backup": backup, "network.compliance": compliance,
               "network.remediate": remediate}
-SERVER_OPERATIONS = ("servers.plan", "servers.apply")
+SERVER_OPERATIONS = ("servers.plan", "servers.apply", "servers.verify")
 RETRIES = 1  # a shard is tried twice, then reported failed with its reason
 
 
@@ -88,6 +94,10 @@ def run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     settings = Settings(root=root, state_dir=Path(payload["state_dir"]),
                         cache_dir=base.cache_dir)
     estate = load_estate(root, day)
+    if payload["operation"] == "servers.verify":
+        return {"verify": _verify(payload, settings, estate),
+                "worker": f"{socket.gethostname()}:{os.getpid()}", "started": started,
+                "finished": time.time()}
     if operation is None:
         return {"run": _servers(payload, settings, estate),
                 "worker": f"{socket.gethostname()}:{os.getpid()}", "started": started,
@@ -96,9 +106,14 @@ def run_shard(payload: dict[str, Any]) -> dict[str, Any]:
     filters = Filters(tenants=(tenant,), hosts=tuple(payload["hosts"]))
     extra = {"apply": bool(payload.get("apply"))} if payload["operation"] == \
         "network.remediate" else {}
-    fleet = operation(estate, net, filters, **extra)
-    return {"fleet": fleet_to_json(fleet), "worker": f"{socket.gethostname()}:{os.getpid()}",
-            "started": started, "finished": time.time()}
+    configs: dict[str, str] = {}
+    if payload["operation"] == "network.backup":  # the coordinator commits the whole run once
+        fleet, configs = backup_read(estate, net, filters)
+    else:
+        fleet = operation(estate, net, filters, **extra)
+    return {"fleet": fleet_to_json(fleet), "configs": configs,
+            "worker": f"{socket.gethostname()}:{os.getpid()}", "started": started,
+            "finished": time.time()}
 
 
 def _servers(payload: dict[str, Any], settings: Settings, estate) -> dict[str, Any]:
@@ -112,6 +127,21 @@ def _servers(payload: dict[str, Any], settings: Settings, estate) -> dict[str, A
                        reachable=access.servers, connect_user=access.user)
     mode = payload["operation"].split(".", 1)[1]
     return run(selection, access, settings, mode=mode, forks=payload.get("forks")).to_dict()
+
+
+def _verify(payload: dict[str, Any], settings: Settings, estate) -> dict[str, Any]:
+    """One tenant's servers through testinfra; the coordinator records the merged run."""
+    from faellesdrift.servers.access import Access
+    from faellesdrift.servers.hostvars import select
+    from faellesdrift.servers.verify import check
+
+    access = Access.from_lab(settings)
+    selection = select(estate, tenants=(payload["tenant"],), hosts=payload["hosts"],
+                       reachable=access.servers, connect_user=access.user)
+    directory = Path(payload["directory"]) / payload["tenant"]
+    shutil.rmtree(directory, ignore_errors=True)  # a re-run shard starts from nothing
+    return verify_to_json(check(selection, access, settings, workers=payload["workers"],
+                                run_id=payload["run_id"], directory=directory))
 
 
 def register(app: Celery) -> None:

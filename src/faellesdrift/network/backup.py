@@ -54,7 +54,16 @@ def ensure_repo(repo: Path) -> None:
 def backup(estate: Estate, settings: NetworkSettings, filters: Filters | None = None
            ) -> FleetResult:
     """Read every selected device, write redacted configs, commit once."""
-    repo = settings.backups
+    return commit(settings, *read(estate, settings, filters))
+
+
+def read(estate: Estate, settings: NetworkSettings, filters: Filters | None = None
+         ) -> tuple[FleetResult, dict[str, str]]:
+    """Every selected device's running config, redacted, by device; nothing is written.
+
+    A run split over several readers (shards on workers) merges their results
+    and configs and calls ``commit`` once.
+    """
     configs: dict[str, str] = {}
     key = load_key(settings.redaction_key)
 
@@ -63,7 +72,13 @@ def backup(estate: Estate, settings: NetworkSettings, filters: Filters | None = 
         configs[host.name] = for_backup(read_running(session(task), spec), spec.name, key)
         return DeviceResult(host.name, host.tenant, spec.name, Status.OK, "read")
 
-    fleet = run(estate, settings, filters, COMMAND, job)
+    return run(estate, settings, filters, COMMAND, job), configs
+
+
+def commit(settings: NetworkSettings, fleet: FleetResult, configs: dict[str, str]
+           ) -> FleetResult:
+    """Write the configs read into the repository and commit them: one commit per run."""
+    repo = settings.backups
     ensure_repo(repo)
     with _locked(repo):
         hosts = tuple(_store(repo, h, configs.get(h.host)) for h in fleet.hosts)
@@ -72,9 +87,28 @@ def backup(estate: Estate, settings: NetworkSettings, filters: Filters | None = 
         message = commit_message(fleet)
         _git(repo, "add", "-A")
         _git(repo, "commit", "-q", "--allow-empty", "-m", message)
-        commit = _git(repo, "rev-parse", "HEAD").strip()
+        head = _git(repo, "rev-parse", "HEAD").strip()
     return FleetResult(fleet.command, fleet.hosts, fleet.started, fleet.finished, fleet.target,
-                       {**fleet.details, "repository": str(repo), "commit": commit})
+                       {**fleet.details, "repository": str(repo), "commit": head})
+
+
+def squash(settings: NetworkSettings, fleet: FleetResult, first: str, last: str
+           ) -> FleetResult:
+    """Two waves of one run (a canary, then the rest) as the run's one commit.
+
+    Only when ``last`` is the head and ``first`` its parent: a commit of another
+    run in between is never folded into this one (the two commits then stay).
+    """
+    repo = settings.backups
+    with _locked(repo):
+        if (_git(repo, "rev-parse", "HEAD").strip() != last
+                or _git(repo, "rev-parse", f"{last}^").strip() != first):
+            return fleet
+        _git(repo, "reset", "-q", "--soft", f"{first}^")
+        _git(repo, "commit", "-q", "--allow-empty", "-m", commit_message(fleet))
+        head = _git(repo, "rev-parse", "HEAD").strip()
+    return FleetResult(fleet.command, fleet.hosts, fleet.started, fleet.finished, fleet.target,
+                       {**fleet.details, "repository": str(repo), "commit": head})
 
 
 def _store(repo: Path, result: DeviceResult, text: str | None) -> DeviceResult:

@@ -23,7 +23,7 @@ from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate
 from faellesdrift.junit import JunitOpt
-from faellesdrift.network.backup import backup
+from faellesdrift.network.backup import backup, squash
 from faellesdrift.network.compliance import compliance
 from faellesdrift.network.filters import Filters
 from faellesdrift.network.intended import intended
@@ -123,7 +123,13 @@ def _execute(what, operation: str, executor: str, canary: int, estate: Estate,
 
     def merge(first: FleetResult, rest: FleetResult) -> FleetResult:
         both = first.merge(rest)
-        return replace(both, details={**both.details, "filters": filters.describe()})
+        both = replace(both, details={**both.details, "filters": filters.describe()})
+        if operation == "network.backup":  # one commit per run, canary wave included
+            try:
+                return squash(net, both, first.details["commit"], rest.details["commit"])
+            except FaellesdriftError as exc:
+                raise fail(str(exc)) from None
+        return both
 
     names = [h.name for h in filters.select(estate)]
     fleet, untouched = executors.in_waves(names, canary, wave, lambda f: not f.ok, merge)

@@ -156,6 +156,20 @@ class RunResult:
         return {"hosts": [{"host": h.host, "seconds": round(h.seconds, 2)} for h in hosts],
                 "tasks": [{"task": k, "seconds": round(v, 2)} for k, v in tasks]}
 
+    def merge(self, other: RunResult) -> RunResult:
+        """This run and one over other hosts (a canary wave and the rest) as one result."""
+        seconds = dict(self.task_seconds)
+        for task, s in other.task_seconds.items():
+            seconds[task] = seconds.get(task, 0.0) + s
+        statuses = {self.status, other.status} - {""}
+        return RunResult(self.mode, f"{self.run_id}, {other.run_id}",
+                         {**self.hosts, **other.hosts}, {**self.left_out, **other.left_out},
+                         max((r for r in (self.rc, other.rc) if r is not None), default=None),
+                         "successful" if statuses == {"successful"} else
+                         ",".join(sorted(statuses)),
+                         "; ".join(filter(None, (self.error, other.error))),
+                         self.elapsed + other.elapsed, self.artifacts, seconds)
+
     def to_dict(self) -> dict[str, Any]:
         return {"mode": self.mode, "run_id": self.run_id, "ok": self.ok, "rc": self.rc,
                 "status": self.status, "error": self.error or None,

@@ -118,6 +118,14 @@ class VerifyResult:
         return {s: sum(h.status == s for h in self.hosts.values())
                 for s in ("passed", "failed", "unreachable", "not run")}
 
+    def merge(self, other: VerifyResult) -> VerifyResult:
+        """This run and one over other hosts (a canary wave and the rest) as one result."""
+        return VerifyResult(f"{self.run_id}, {other.run_id}", {**self.hosts, **other.hosts},
+                            {**self.left_out, **other.left_out}, self.elapsed + other.elapsed,
+                            [*self.errors, *other.errors],
+                            ", ".join(dict.fromkeys(filter(None, (self.directory,
+                                                                  other.directory)))))
+
     def to_dict(self) -> dict[str, Any]:
         return {"run_id": self.run_id, "ok": self.ok, "elapsed_s": round(self.elapsed, 1),
                 "summary": self.summary(), "errors": self.errors, "directory": self.directory,
@@ -183,17 +191,32 @@ def _shards(selection: Selection, workers: int) -> list[Selection]:
     return [Selection(tuple(g)) for g in groups if g]
 
 
+def new_verify_id() -> str:
+    return new_run_id("plan").replace("-plan-", "-verify-")
+
+
 def verify(selection: Selection, access: Access, settings: Settings, *,
            workers: int = MAX_WORKERS, timeout: float = 900) -> VerifyResult:
     """Run tests/infra against the selected hosts; failures are in the result."""
+    result = check(selection, access, settings, workers=workers, timeout=timeout)
+    if selection.targets:
+        record(result, selection, settings)
+    return result
+
+
+def check(selection: Selection, access: Access, settings: Settings, *,
+          workers: int = MAX_WORKERS, timeout: float = 900, run_id: str | None = None,
+          directory: Path | None = None) -> VerifyResult:
+    """The checks alone, their reports in ``directory`` (a shard of a larger run, whose
+    merged result is recorded once)."""
     tests = infra_dir(settings)
-    run_id = new_run_id("plan").replace("-plan-", "-verify-")
-    directory = settings.state_dir / "servers" / "verify" / run_id
+    run_id = run_id or new_verify_id()
+    directory = directory or settings.state_dir / "servers" / "verify" / run_id
     result = VerifyResult(run_id, _refused(selection), dict(selection.left_out),
                           directory=str(directory))
     if not selection.targets:
         return result
-    directory.mkdir(parents=True)
+    directory.mkdir(parents=True, exist_ok=True)
     control = Path(tempfile.mkdtemp(prefix="fd-ti-"))
     shards = _shards(selection, workers)
     start = time.monotonic()
@@ -234,9 +257,15 @@ def verify(selection: Selection, access: Access, settings: Settings, *,
     result.errors += [r["message"] for r in records if r.get("host") is None]
     result.hosts = {**parse_report(records, selection), **_refused(selection)}
     result.elapsed = time.monotonic() - start
+    return result
+
+
+def record(result: VerifyResult, selection: Selection, settings: Settings) -> None:
+    """The run's result.json and its ``servers.verify`` results (per tenant)."""
+    directory = Path(result.directory)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     results.save(settings, "servers.verify", results_payload(result, selection))
-    return result
 
 
 def results_payload(result: VerifyResult, selection: Selection) -> dict[str, Any]:
