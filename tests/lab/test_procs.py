@@ -104,3 +104,27 @@ def test_a_daemon_that_dies_while_starting_is_reported_with_its_log(tmp_path: Pa
     with pytest.raises(LabError, match="not ready within"):
         procs.wait_until(lambda: False, lambda: True, 0.3, "lab y", log)
     assert time.monotonic() - start < 5
+
+
+def test_a_change_is_live_when_its_generation_or_the_newest_spec_is_served(
+        tmp_path: Path) -> None:
+    """A caller that waits outside the lab lock sees its change live also when others wrote
+    newer specs meanwhile (each is written from the whole record, so it holds the change)."""
+    paths = LabPaths(root=tmp_path / "lab", cache=tmp_path / "cache")
+    paths.root.mkdir(parents=True)
+    daemons = Daemons(paths, Names("fdx"))
+
+    def write(spec: str, served: str) -> None:
+        (paths.root / "devices.json").write_text(json.dumps({"generation": spec}))
+        (paths.root / "devices.ready").write_text(json.dumps({"pid": 1, "generation": served}))
+
+    write("mine", "older")
+    assert not daemons.serves("emulator", "mine")  # not reloaded yet
+    write("mine", "mine")
+    assert daemons.serves("emulator", "mine")
+    write("newer", "older")
+    assert not daemons.serves("emulator", "mine")
+    write("newer", "newer")  # the newest spec, written after mine: mine is live
+    assert daemons.serves("emulator", "mine")
+    (paths.root / "devices.ready").unlink()
+    assert not daemons.serves("emulator", "mine")

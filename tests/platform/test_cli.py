@@ -43,3 +43,27 @@ def test_the_commands_onboarding_runs_exist():
     names = {c.name for c in platform_app.registered_commands}
     assert names == {"plan", "apply", "destroy", "migrate", "drift"}
     assert {s.argv[1] for s in STEPS if s.argv[:1] == ("pulumi",)} <= names
+
+
+def test_apply_refreshes_by_default_and_plan_on_request(sample_root, tmp_path, monkeypatch):
+    from faellesdrift.platform import cli, fleet
+
+    asked: list[tuple[str, bool]] = []
+
+    def run_fleet(op, settings, tenants, opts, **_kw):  # type: ignore[no-untyped-def]
+        asked.append((op, opts.refresh))
+        return fleet.FleetResult(op, opts.environment, "file:///x", opts.parallel,
+                                 [fleet.StackRun(s, f"lab.{s}", "ok") for s in tenants])
+
+    monkeypatch.setattr(fleet, "run_fleet", run_fleet)
+    monkeypatch.setattr(cli, "_refuse_unmigrated", lambda *_a: None)
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(tmp_path))
+    base = ["--root", str(sample_root), "-o", "json"]
+    for argv, wanted in ((["apply", "--yes"], [("preview", True), ("up", True)]),
+                         (["apply", "--yes", "--no-refresh"], [("preview", False), ("up", False)]),
+                         (["plan"], [("preview", False)]),
+                         (["plan", "--refresh"], [("preview", True)])):
+        asked.clear()
+        r = runner.invoke(platform_app, [*argv, *base])
+        assert r.exit_code == 0, r.output
+        assert asked == wanted, argv

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -182,6 +183,36 @@ def test_policy_violation_blocks_up(world, tmp_path):
     assert "holds only tenant 'samsoe'" in out_of_scope[0]["message"]
 
 
+def test_stacks_side_by_side_share_one_policy_pack_that_judges_each(world, tmp_path):
+    """A fleet preview starts one pack for all its stacks; each stack is still judged."""
+    settings, _ = world
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "Pulumi.yaml").write_text("name: faellesdrift\nruntime: python\n")
+    (hostile / "__main__.py").write_text(HOSTILE_PROGRAM)  # odder's resources in every stack
+    shutil.copytree(REPO / "stacks" / "policy", hostile / "stacks" / "policy",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    log = settings.state_dir / "pulumi" / "policy-pack.log"
+
+    plan = fleet.run_fleet("preview", settings, ["odder", "samsoe"],
+                           FleetOptions(environment="hostile", project_dir=hostile, parallel=3),
+                           known=TENANTS)
+    assert log.is_file()  # the shared pack ran (it logs there)
+    assert [r.scope for r in plan.runs] == ["shared", "odder", "samsoe"]
+    assert all(r.outcome == "failed" for r in plan.runs), plan.to_dict()
+    for r in plan.runs:
+        assert r.result is not None
+        found = {v["policy"] for v in r.result.violations}
+        assert {"metering-tags", "tenant-isolation", "compute-quota"} <= found, r.scope
+        scope = {v["resource"] for v in r.result.violations if v["policy"] == "stack-scope"}
+        if r.scope == "odder":
+            assert scope == set()
+        else:
+            assert scope == {"odder/server/odd-dc02", "odder/access"}, (r.scope, scope)
+    assert not subprocess.run(["pgrep", "-f", str(hostile / "stacks" / "policy")],
+                              check=False, capture_output=True).stdout  # pack stopped
+
+
 def test_exempted_resources_are_reported_as_exempted(world):
     settings, opts = world
     add_exceptions(settings.root)
@@ -273,6 +304,15 @@ def test_lab_stacks_create_change_nothing_and_destroy_lab_objects(lab_world):
     saved = results.load(settings, "pulumi.drift")
     assert [d["resource"] for d in saved["tenants"]["odder"]["drift"]] == [
         "odder/device/odd-core01"]
+
+    stale = fleet_run("up", settings, opts)  # without a refresh the state is trusted
+    assert stale.ok and changes(stale) == {}, changes(stale)
+    fixed = fleet_run("up", settings, replace(opts, refresh=True))  # `faellesdrift apply`
+    assert fixed.ok, fixed.to_dict()
+    assert changes(fixed) == {"odder": 1, "samsoe": 1}, changes(fixed)
+    assert {s.name for s in lab.status().servers if s.running} == {"odd-file01", "sam-citr08"}
+    assert "odd-core01" in {d.name for d in lab.status().devices if d.running}
+    assert fleet_run("drift", settings, opts).drift == []
 
     gone = fleet_run("destroy", settings, opts)
     assert gone.ok, gone.to_dict()

@@ -7,13 +7,14 @@ tenants side by side, one tenant's failure or crash stops no other.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from faellesdrift.platform import engine, fleet
+from faellesdrift.platform import engine, fleet, pack_server
 from faellesdrift.platform.engine import EngineRun, RunOptions
 from faellesdrift.platform.errors import PlatformError
 from faellesdrift.platform.fleet import FleetOptions
@@ -25,6 +26,7 @@ class Engine:
                  pause: float = 0.0) -> None:
         self.fail, self.crash, self.pause = fail, crash, pause
         self.calls: list[tuple[str, str]] = []
+        self.ports: set[str | None] = set()  # the policy pack each run was given
         self.running = 0
         self.most = 0
         self.lock = threading.Lock()
@@ -32,6 +34,7 @@ class Engine:
     def run(self, op, settings, opts: RunOptions, **_kw) -> EngineRun:
         with self.lock:
             self.calls.append((op, opts.stack_name))
+            self.ports.add(opts.policy_port)
             self.running += 1
             self.most = max(self.most, self.running)
         try:
@@ -54,6 +57,15 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setattr(engine, "find_cli", lambda _s: tmp_path)
     monkeypatch.setattr(fleet, "ensure_shared", lambda *_a: None)
     monkeypatch.setattr(engine, "save", lambda *_a: None)
+    monkeypatch.setattr(engine, "pack_launcher", lambda project: project / "pack")
+
+    @contextlib.contextmanager
+    def shared_pack(launcher, env, log):  # type: ignore[no-untyped-def]
+        packs.append(launcher)
+        yield "4711"
+
+    packs: list[Path] = []
+    monkeypatch.setattr(pack_server, "shared", shared_pack)
     return Settings(root=tmp_path, state_dir=tmp_path / "state", cache_dir=tmp_path / "cache")
 
 
@@ -71,6 +83,18 @@ def test_shared_first_then_tenants_side_by_side(monkeypatch, settings):
     assert fake.most == 4  # the four tenants at once
     assert [r.scope for r in result.runs] == ["shared", "a", "b", "c", "d"]
     assert result.to_dict()["stacks"]["a"]["create"] == 2 and result.changes == 10
+
+
+def test_the_stacks_of_a_run_share_one_policy_pack(monkeypatch, settings):
+    for op in ("preview", "up"):
+        fake = Engine()
+        run(monkeypatch, settings, fake, op=op)
+        assert fake.ports == {"4711"}, op  # started once, handed to every stack's run
+    fake = Engine()  # one stack, or no pack asked for: each run starts its own
+    run(monkeypatch, settings, fake, op="preview", tenants=("a",), shared=False)
+    run(monkeypatch, settings, fake, op="up", policy=False)
+    run(monkeypatch, settings, fake, op="destroy")
+    assert fake.ports == {None}
 
 
 def test_parallel_bounds_the_tenants_at_once(monkeypatch, settings):

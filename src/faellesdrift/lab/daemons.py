@@ -2,7 +2,10 @@
 
 Each reads a spec file written here (devices.json, forwards.json,
 services.json), reloads it on SIGHUP and answers with a ready file carrying the
-spec's generation, so the caller knows when its change is live.
+spec's generation, so the caller knows when its change is live. A change is also
+live when the daemon serves the spec file's newest generation: specs are written under
+the lab lock from the whole record, so a newer one holds every earlier change (a caller
+that waits outside the lock, while others write newer specs, still sees its change).
 
 Start-up protocol: a daemon installs its signal handlers first, then reads its
 spec, then writes its ready file (with its pid). The lab never sends SIGHUP to
@@ -19,6 +22,8 @@ import signal
 import sys
 import time
 import uuid
+from collections.abc import Iterable
+from pathlib import Path
 
 from faellesdrift.lab import netns, procs, teardown
 from faellesdrift.lab.checks import listening_ports
@@ -48,11 +53,16 @@ class Daemons:
             procs.stop([pid], lambda p: procs.alive(p, marker))
 
     def _ready(self, kind: str) -> dict:
-        try:
-            data = json.loads((self.paths.root / READY[kind]).read_text())
-        except (OSError, ValueError):
-            return {}
-        return data if isinstance(data, dict) else {}
+        return _read(self.paths.root / READY[kind])
+
+    def serves(self, kind: str, generation: str) -> bool:
+        """The daemon serves ``generation`` of its spec, or the spec file's newest one
+        (written after ``generation``, so it holds that change too)."""
+        served = self._ready(kind).get("generation")
+        if not served:
+            return False
+        spec = self.paths.devices_spec if kind == "emulator" else self.paths.forwards_spec
+        return served == generation or served == _read(spec).get("generation")
 
     def announced(self, state: LabState, kind: str) -> bool:
         """The running daemon has written its ready file: its signal handlers are in place."""
@@ -110,8 +120,10 @@ class Daemons:
         return generation
 
     def wait(self, state: LabState, kind: str, generation: str,
-             timeout: float = 120.0) -> None:
-        """Until the daemon serves `generation` of its spec (bounded; the log tail on failure).
+             timeout: float = 120.0, *, devices: Iterable[str] | None = None) -> None:
+        """Until the daemon serves `generation` of its spec or a newer one (bounded; the log
+        tail on failure). ``devices``: the emulator's devices to check for listening
+        (default: every device of ``state``).
 
         Liveness is judged by pid (see procs.alive), never by a ready file or log.
         A daemon that announced readiness with an older generation (it read its spec
@@ -122,7 +134,7 @@ class Daemons:
         log = self.paths.logs / f"{kind}.log"
 
         def ready() -> bool:
-            if self._ready(kind).get("generation") == generation:
+            if self.serves(kind, generation):
                 return True
             last = state.processes.get(kind, {}).get("signalled", 0.0)
             if self.announced(state, kind) and time.time() - last > 1.0:
@@ -131,7 +143,17 @@ class Daemons:
 
         procs.wait_until(ready, lambda: self.alive(state, kind), timeout, f"lab {kind}", log)
         if kind == "emulator":
-            missing = [n for n, r in state.devices.items() if r["port"] not in listening_ports()]
+            listening = listening_ports()
+            names = state.devices if devices is None else devices
+            missing = [n for n in names if state.devices[n]["port"] not in listening]
             if missing:
                 raise LabError(f"devices not listening: {', '.join(sorted(missing))} "
                                f"(log: {self.paths.logs / 'emulator.log'})")
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

@@ -6,5 +6,6 @@
 One component per file (tenant_environment.py, shared_services.py); the
 program is stacks/__main__.py; the CrossGuard pack is stacks/policy/ with its
 policies as data in policies.py; engine.py runs the real CLI through the
-Automation API; cli.py is the Typer front.
+Automation API (fleet.py: the shared stack and one stack per tenant side by side,
+sharing one policy pack process through pack_server.py); cli.py is the Typer front.
 """

@@ -48,6 +48,10 @@ BackendOpt = Annotated[str | None, typer.Option(
     "--backend", help="State backend URL (file://, s3://, postgres://). Default: "
                       "$PULUMI_BACKEND_URL, else file://<state>/pulumi.")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+RefreshOpt = Annotated[bool, typer.Option(
+    "--refresh/--no-refresh",
+    help="Read every object first (`pulumi up --refresh`), so that one changed or removed "
+         "by hand (a lab server stopped, a device gone) is planned back into place.")]
 LockWaitOpt = Annotated[float, typer.Option(
     "--lock-wait", min=0, metavar="SECONDS",
     help="While another run (a colleague's, on a shared backend) holds a stack's lock, "
@@ -140,27 +144,28 @@ def print_fleet(result: FleetResult, title: str) -> None:
 
 
 def _options(stack: str, parallel: int, backend: str | None, shared: bool,
-             lock_wait: float = 0.0) -> FleetOptions:
+             lock_wait: float = 0.0, refresh: bool = False) -> FleetOptions:
     if "." in stack:
         raise fail(f"--stack {stack!r}: an environment name has no '.' (its stacks are "
                    f"{stack}.shared, {stack}.<tenant>)")
     return FleetOptions(environment=stack, parallel=parallel, backend=backend, shared=shared,
-                        lock_wait=lock_wait)
+                        lock_wait=lock_wait, refresh=refresh)
 
 
 @platform_app.command("plan")
 def plan_cmd(stack: StackOpt = engine.LAB_STACK, tenant: TenantOpt = None,
              parallel: ParallelOpt = fleet.DEFAULT_PARALLEL, backend: BackendOpt = None,
-             lock_wait: LockWaitOpt = 0.0, root: RootOpt = None,
+             lock_wait: LockWaitOpt = 0.0, refresh: RefreshOpt = False, root: RootOpt = None,
              output: OutputOpt = Output.table) -> None:
     """Preview the platform stacks with the policy pack: what would change, per tenant.
 
     Changes nothing. `--tenant odder` previews only Odder's stack (it locks and reads no
-    other tenant's state). Exit code 0 when every plan is allowed (changes or not), 1 when
-    a mandatory policy violation or an error would stop `apply` for some tenant.
+    other tenant's state). `--refresh` reads every object first, as `apply` does. Exit
+    code 0 when every plan is allowed (changes or not), 1 when a mandatory policy
+    violation or an error would stop `apply` for some tenant.
     """
     settings, tenants, shared, known = _prepare(root, tenant)
-    opts = _options(stack, parallel, backend, shared, lock_wait)
+    opts = _options(stack, parallel, backend, shared, lock_wait, refresh)
     result = _run("preview", settings, tenants, opts, known, quiet=output is Output.json)
     if output is Output.json:
         print_json(result.to_dict())
@@ -173,10 +178,13 @@ def plan_cmd(stack: StackOpt = engine.LAB_STACK, tenant: TenantOpt = None,
 @platform_app.command("apply")
 def apply_cmd(stack: StackOpt = engine.LAB_STACK, tenant: TenantOpt = None,
               parallel: ParallelOpt = fleet.DEFAULT_PARALLEL, backend: BackendOpt = None,
-              lock_wait: LockWaitOpt = 0.0, root: RootOpt = None, yes: YesOpt = False,
-              output: OutputOpt = Output.table) -> None:
+              lock_wait: LockWaitOpt = 0.0, refresh: RefreshOpt = True, root: RootOpt = None,
+              yes: YesOpt = False, output: OutputOpt = Output.table) -> None:
     """Show the plan, then apply it (after a yes, or --yes): the shared stack first, then
     the tenants' stacks, --parallel at a time.
+
+    Plan and apply refresh first (every object is read: one stopped or removed by hand
+    is put back); --no-refresh trusts the state and is quicker.
 
     A tenant whose plan is blocked (policy violation, error) is not applied; the others
     are. Outputs go to <state>/pulumi/outputs-<stack>.json (metering) and the results
@@ -185,7 +193,7 @@ def apply_cmd(stack: StackOpt = engine.LAB_STACK, tenant: TenantOpt = None,
     """
     settings, tenants, _, known = _prepare(root, tenant)
     quiet = output is Output.json
-    opts = _options(stack, parallel, backend, True, lock_wait)
+    opts = _options(stack, parallel, backend, True, lock_wait, refresh)
     _refuse_unmigrated(settings, stack, backend)
     plan = _run("preview", settings, tenants, opts, known, quiet=quiet)
     if not quiet:

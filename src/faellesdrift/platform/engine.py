@@ -11,7 +11,9 @@
 - the interpreter for the program, dynamic providers and the policy pack:
   $PULUMI_PYTHON_CMD, else this Python (its bin first on PATH);
 - the CrossGuard pack runs on every preview and up (mandatory violations fail the run);
+  runs side by side share one pack process when ``RunOptions.policy_port`` names it;
 - a tenant filter becomes targets (the tenant's component and its children);
+- ``RunOptions.refresh``: preview/up read every object first (`pulumi up --refresh`);
 - events become a per-tenant summary (create/update/replace/delete/same), policy
   violations and exemptions; after ``up`` the stack's outputs go to the platform outputs
   artefact (``faellesdrift.platform_outputs``: ``<state>/pulumi/outputs-<environment>.json``)
@@ -42,6 +44,7 @@ from urllib.parse import urlsplit, urlunsplit
 from faellesdrift import audit, platform_outputs, results
 from faellesdrift.platform.args import SHARED_TENANT
 from faellesdrift.platform.errors import PlatformError, PulumiMissing
+from faellesdrift.platform.pack_server import PORT_ENV
 from faellesdrift.platform.policies import EXEMPTED
 from faellesdrift.platform.shared_services import TYPE as SHARED_TYPE
 from faellesdrift.platform.tenant_environment import TYPE as TENANT_TYPE
@@ -76,6 +79,8 @@ class RunOptions:
     scope: str | None = None  # "shared" or a tenant slug: the per-tenant layout
     shared_stack: str | None = None  # tenant stacks: the shared stack's fully qualified name
     lock_wait: float = 0.0  # seconds to keep trying while another run holds the stack's lock
+    policy_port: str | None = None  # a policy pack serving many runs (pack_server.shared)
+    refresh: bool = False  # preview/up: read every object first (`pulumi up --refresh`)
 
     @property
     def environment(self) -> str:
@@ -280,6 +285,7 @@ def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], P
     cli = find_cli(settings)
     backend = backend_url(settings, opts.backend)
     env = environment(settings, cli, opts.environment, backend)
+    env[PORT_ENV] = opts.policy_port or ""  # empty: the launcher starts a pack of its own
     work = prepare_workspace(settings, project, opts) if opts.scope else project
     command = pulumi_command(cli)
     try:
@@ -296,6 +302,14 @@ def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], P
                         f"{settings.state_dir / 'pulumi' / 'passphrase'}; use that one)")
         raise PlatformError(f"stack {opts.stack_name} on {redact(backend)}: {message}") from None
     return stack, env, project
+
+
+def pack_launcher(project_dir: Path) -> Path:
+    pack = project_dir / PACK_LAUNCHER
+    if not os.access(pack, os.X_OK):
+        raise PlatformError(f"{pack} is missing or not executable (the policy pack "
+                            "launcher); restore it from git")
+    return pack
 
 
 def targets(project: str, stack: str, tenants: tuple[str, ...]) -> list[str]:
@@ -438,13 +452,12 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
     if opts.tenants and not opts.scope:
         kwargs["target"] = targets(project, opts.stack, opts.tenants)
     if op in ("preview", "up") and opts.policy:
-        pack = project_dir / PACK_LAUNCHER
-        if not os.access(pack, os.X_OK):
-            raise PlatformError(f"{pack} is missing or not executable (the policy pack "
-                                "launcher); restore it from git")
-        kwargs["policy_packs"] = [str(pack)]
+        kwargs["policy_packs"] = [str(pack_launcher(project_dir))]
+    if op in ("preview", "up") and opts.refresh:
+        kwargs["refresh"] = True  # an object changed by hand is seen and put right
     started = time.monotonic()
     deadline = started + max(0.0, opts.lock_wait)
+    outputs: Any = None
     while True:
         try:
             if op == "preview":
@@ -452,7 +465,7 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
             elif op == "drift":
                 stack.preview_refresh(**kwargs)
             elif op == "up":
-                stack.up(**kwargs)
+                outputs = stack.up(**kwargs).outputs  # read once by the Automation API
             else:
                 _unprotect(stack, env, opts)
                 stack.destroy(**kwargs)
@@ -482,8 +495,9 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
         break
     result.seconds = time.monotonic() - started
     if op in ("up", "destroy"):
-        result.outputs = {k: (None if v.secret else v.value)
-                          for k, v in stack.outputs().items()}
+        if outputs is None:  # a destroy, or an up that failed half-way: read them
+            outputs = stack.outputs()
+        result.outputs = {k: (None if v.secret else v.value) for k, v in outputs.items()}
         result.outputs_file = str(platform_outputs.write(
             settings.state_dir, opts.environment,
             platform_outputs.StackOutputs(opts.stack_name, opts.scope or ALL, result.outputs,
@@ -507,8 +521,12 @@ def save(settings: Settings, result: EngineRun, tenants: list[str]) -> None:
     """Per-tenant results (pulumi.preview / pulumi.outputs / pulumi.drift) and, for changes,
     the audit log."""
     if result.op == "drift":
+        community: dict[str, Any] = {"backend": result.backend}
+        if not tenants:  # the shared stack: its drift is the community's
+            community["shared"] = {"ok": result.ok, "stack": result.stack,
+                                   "error": result.error, "drift": result.drift}
         results.save(settings, "pulumi.drift", {
-            "community": {"backend": result.backend},
+            "community": community,
             "tenants": {slug: {"ok": result.ok, "stack": result.stack, "error": result.error,
                                "drift": [d for d in result.drift if d["tenant"] == slug]}
                         for slug in tenants}})

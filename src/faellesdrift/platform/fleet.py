@@ -12,22 +12,24 @@ never share a workspace file, and locks only its own state.
 Order: ``up`` applies the shared stack first (a failed shared ``up`` skips the tenants:
 they depend on it), then the tenants, ``parallel`` at a time; ``preview`` and ``drift``
 put the shared stack first in the same queue (a preview reads only the shared stack's
-applied outputs); ``destroy`` runs the tenants first and the shared stack last. One
+applied outputs); ``destroy`` runs the tenants first and the shared stack last. The
+stacks of one preview or up share one policy pack process (pack_server.py). One
 tenant's failure never stops another's run: every stack gets a ``StackRun`` with its
 outcome.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from faellesdrift.errors import FaellesdriftError
-from faellesdrift.platform import engine
+from faellesdrift.platform import engine, pack_server
 from faellesdrift.platform.args import SHARED_TENANT
 from faellesdrift.platform.engine import EngineRun, Op, RunOptions
 from faellesdrift.settings import Settings
@@ -47,6 +49,7 @@ class FleetOptions:
     shared: bool = True  # run the shared stack too (before the tenants; last for destroy)
     policy: bool = True
     lock_wait: float = 0.0  # seconds a stack run waits while another run holds its lock
+    refresh: bool = False  # preview/up read every object first (`pulumi up --refresh`)
 
 
 @dataclass
@@ -144,17 +147,35 @@ def shared_reference(settings: Settings, opts: FleetOptions) -> str:
     return f"{ORGANIZATION}/{name or 'faellesdrift'}/{stack_name(opts.environment, SHARED_TENANT)}"
 
 
-def _options(settings: Settings, opts: FleetOptions, scope: str) -> RunOptions:
+def _options(settings: Settings, opts: FleetOptions, scope: str,
+             policy_port: str | None = None) -> RunOptions:
     return RunOptions(stack=opts.environment, project_dir=opts.project_dir,
                       backend=opts.backend, policy=opts.policy, scope=scope,
-                      lock_wait=opts.lock_wait,
+                      lock_wait=opts.lock_wait, policy_port=policy_port,
+                      refresh=opts.refresh,
                       shared_stack=None if scope == SHARED_TENANT
                       else shared_reference(settings, opts))
 
 
+@contextlib.contextmanager
+def _policy_pack(op: Op, settings: Settings, opts: FleetOptions,
+                 stacks: int) -> Iterator[str | None]:
+    """One policy pack process for every stack of the run (pack_server), when more than
+    one stack is previewed or applied with the pack; else each run starts its own."""
+    if op not in ("preview", "up") or not opts.policy or stacks < 2:
+        yield None
+        return
+    launcher = engine.pack_launcher((opts.project_dir or settings.root).resolve())
+    backend = engine.backend_url(settings, opts.backend)
+    env = engine.environment(settings, engine.find_cli(settings), opts.environment, backend)
+    with pack_server.shared(launcher, env,
+                            settings.state_dir / "pulumi" / "policy-pack.log") as port:
+        yield port
+
+
 def run_stack(op: Op, settings: Settings, opts: FleetOptions, scope: str, *,
               known: set[str], progress: StackProgress | None = None,
-              save: bool = True) -> StackRun:
+              save: bool = True, policy_port: str | None = None) -> StackRun:
     """One stack of the layout (``shared`` or a tenant); failures are in the StackRun."""
     run = StackRun(scope, stack_name(opts.environment, scope))
     started = time.monotonic()
@@ -164,7 +185,7 @@ def run_stack(op: Op, settings: Settings, opts: FleetOptions, scope: str, *,
             progress(scope, message)
 
     try:
-        run.result = engine.run(op, settings, _options(settings, opts, scope),
+        run.result = engine.run(op, settings, _options(settings, opts, scope, policy_port),
                                 known_tenants=known, progress=step)
         run.outcome = "ok" if run.result.ok else "failed"
         run.error = run.result.error
@@ -200,9 +221,18 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
     result = FleetResult(op, opts.environment,
                          engine.redact(engine.backend_url(settings, opts.backend)), opts.parallel)
     started = time.monotonic()
+    with _policy_pack(op, settings, opts, len(tenants) + opts.shared) as port:
+        _run_fleet(op, settings, tenants, opts, known, progress, port, result)
+    result.seconds = time.monotonic() - started
+    return result
 
+
+def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOptions,
+               known: set[str], progress: StackProgress | None, port: str | None,
+               result: FleetResult) -> None:
     def shared() -> StackRun:
-        return run_stack(op, settings, opts, SHARED_TENANT, known=known, progress=progress)
+        return run_stack(op, settings, opts, SHARED_TENANT, known=known, progress=progress,
+                         policy_port=port)
 
     shared_run: StackRun | None = None
     side_by_side = list(tenants)
@@ -223,7 +253,8 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
         with ThreadPoolExecutor(max_workers=min(opts.parallel, len(side_by_side)),
                                 thread_name_prefix="stack") as pool:
             futures = [pool.submit(run_stack, op, settings, opts, scope, known=known,
-                                   progress=progress) for scope in side_by_side]
+                                   progress=progress, policy_port=port)
+                       for scope in side_by_side]
             result.runs += [f.result() for f in futures]
 
     if opts.shared and op == "destroy":
@@ -234,8 +265,6 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
                                               "resources that depend on it"))
         else:
             result.runs.append(shared())
-    result.seconds = time.monotonic() - started
-    return result
 
 
 def plan_tenant(settings: Settings, tenant: str, *, environment: str = engine.LAB_STACK,

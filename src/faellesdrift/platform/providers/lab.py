@@ -7,9 +7,13 @@ emulator. Which lab (state dir, prefix, ports, loopback) is fixed when the
 resource is created and travels with it in the stack (the pickled provider),
 so `destroy` removes it from the same lab even if the environment changed.
 
-All lab calls of one provider process go through one lock: the lab has its own
-file lock per call, but a segment update reads the tenant's segment and writes
-it back (read-modify-write), and that must not interleave.
+Segment changes and removals of one provider process go through one lock: the
+lab has its own file lock per call, but a segment update reads the tenant's
+segment and writes it back (read-modify-write), and that must not interleave; a
+removal may end with `lab down`. Servers and devices are created without it: the
+lab holds its lock only while it records and starts an object and waits for the
+boot outside it, so the engine's parallel steps (and other stacks' providers)
+overlap.
 """
 
 from __future__ import annotations
@@ -188,9 +192,8 @@ class LabServerProvider(_LabProvider):
                     self.where.lab().delete_server(props["name"])
             return {"target": "record", "lab": "not started in the lab (labServersPerTenant)"}
         spec = ServerSpec(props["name"], props["tenant"], IPv4Interface(props["address"]))
-        with _LOCK:
-            lab = self.where.lab()
-            rec = _again(lambda: lab.create_server(spec))
+        lab = self.where.lab()
+        rec = _again(lambda: lab.create_server(spec))
         return {"target": "lab", "ssh_host": rec.ssh_host, "ssh_port": rec.ssh_port,
                 "running": rec.running, "netns": rec.netns}
 
@@ -222,9 +225,8 @@ class LabDeviceProvider(_LabProvider):
                           address=IPv4Interface(props["address"]).ip,
                           config=tuple(props.get("seed") or ()),
                           deviations=tuple(props.get("seed_deviations") or ()))
-        with _LOCK:
-            lab = self.where.lab()
-            rec = _again(lambda: lab.create_device(spec))
+        lab = self.where.lab()
+        rec = _again(lambda: lab.create_device(spec))
         return {"target": "lab", "host": rec.host, "port": rec.port, "running": rec.running}
 
     def remove(self, props: dict[str, Any]) -> None:
