@@ -4,7 +4,7 @@
 # Used by the CI entry and by newcomers: sudo scripts/lab-prereqs.sh
 set -eu
 
-PACKAGES="debootstrap debian-archive-keyring systemd-container zstd tar iproute2 util-linux openssh-client"
+PACKAGES="debootstrap debian-archive-keyring systemd-container zstd tar iproute2 util-linux openssh-client apt-utils"
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "lab-prereqs: must run as root (the lab needs root for namespaces and mounts)" >&2

@@ -76,11 +76,26 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
     (``outputs`` only after an apply); ``community`` may hold
     ``{"stack": ..., "backend": "file://..."}``.
 
+``pulumi.drift`` — ``faellesdrift pulumi drift [--tenant X]`` (refresh --preview-only per stack)
+    ``{"generated_at", "ok": bool, "stack": "lab.odder", "error": str | null,
+    "drift": [{"tenant", "resource": "odder/server/odd-file01", "type": "ServerPlacement",
+    "status": "changed" | "gone", "keys": ["status", ...]}]}`` (``ok`` false: the stack
+    could not be read, and ``drift`` says nothing); ``community`` holds ``{"backend"}``
+    and, from the shared stack, ``{"shared": {"ok", "stack", "error", "drift": [...]}}``.
+
 ``settlement`` — ``faellesdrift bill --compare --period P`` and ``bill close`` (metering)
     A typed artefact: ``faellesdrift.settlement_result`` holds its shape (the period,
     closed or estimate, every model's amount per tenant with its components, pools,
     basis and ``--explain`` reasons, and every closed month's statement), its writer
     (``SettlementResult.to_payload``) and its reader (``settlement_result.read``).
+
+``servers.facts`` — ``faellesdrift servers facts [--tenant X]`` (Ansible facts + apt)
+    ``{"generated_at", "ok": bool, "run_id", "hosts": [host row + {"os", "declared_os",
+    "os_key", "security_ends", "eol_status", "kernel", "kernel_date", "kernel_age_days",
+    "uptime_days", "lists_updated", "reboot_required", "reboot_packages", "updates": int,
+    "security_updates": int, "pending": [{"package", "current", "candidate", "security",
+    "origins"}]}]}``; ``compliant`` is "patched": no security update pending, no restart
+    due (null when the host did not answer).
 
 ``lab.status`` — ``faellesdrift lab up|status``
     ``{"generated_at", "ok": bool, "hosts": [{"host", "kind": "server" |
@@ -91,10 +106,12 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
     ``{"generated_at", "ok": bool, "period", "rows": int,
     "meters": {"server.vcpu": float, ...}}``.
 
-History: for ``network.compliance`` and ``servers.verify`` every save also appends one
-line to ``<state>/results/history/<kind>.jsonl`` (each saved tenant's hosts, checked
-and compliant counts); ``history(settings, kind, slug)`` reads a tenant's last runs, so
-reports show compliance over time.
+History: for ``network.compliance``, ``servers.verify`` and ``servers.facts`` every save
+also appends one line to ``<state>/results/history/<kind>.jsonl`` (each saved tenant's
+hosts, checked and compliant counts; for facts also the hosts with security updates
+pending, the pending security updates and the hosts waiting for a restart);
+``history(settings, kind, slug)`` reads a tenant's last runs, so reports show compliance
+and patch state over time.
 
 A new kind is a new entry in ``KINDS`` and a paragraph here; ``save`` accepts
 any well-formed kind name (lowercase words joined by dots) so an adapter can
@@ -123,8 +140,10 @@ KINDS: dict[str, str] = {
     "servers.verify": "servers verified (testinfra) against the baseline",
     "servers.apply": "server baseline applied (ansible-runner)",
     "servers.plan": "server baseline in check mode",
+    "servers.facts": "servers' patch state and end of life (Ansible facts, apt)",
     "pulumi.outputs": "platform stack applied (Pulumi up): outputs per tenant",
     "pulumi.preview": "platform stack previewed (Pulumi preview)",
+    "pulumi.drift": "platform objects changed outside Pulumi (refresh --preview-only)",
     "settlement": "a period's costs per tenant under every allocation model",
     "lab.status": "the lab's emulated devices and servers",
     "meter.collect": "usage collected into the metering store",
@@ -242,7 +261,9 @@ def save(settings: Settings, kind: str, payload: dict) -> Path:
 
 
 #: kinds whose per-tenant compliance is also kept over time (one line per save)
-HISTORY_KINDS = ("network.compliance", "servers.verify")
+HISTORY_KINDS = ("network.compliance", "servers.verify", "servers.facts")
+#: patch-state counts a history line keeps when the hosts carry them (servers.facts)
+PATCH_COUNTS = ("security_pending", "security_updates", "reboot_required")
 HISTORY_KEPT = 400  # lines per kind: a year of daily runs and then some
 
 
@@ -258,6 +279,12 @@ def _append_history(settings: Settings, kind: str, at: str, payload: dict) -> No
         tenants[slug] = {"hosts": len(hosts),
                          "checked": sum(h.get("compliant") is not None for h in hosts),
                          "compliant": sum(h.get("compliant") is True for h in hosts)}
+        if any("security_updates" in h for h in hosts):
+            counts = [int(h.get("security_updates") or 0) for h in hosts]
+            tenants[slug].update(security_pending=sum(n > 0 for n in counts),
+                                 security_updates=sum(counts),
+                                 reboot_required=sum(h.get("reboot_required") is True
+                                                     for h in hosts))
     path = history_path(settings, kind)
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
@@ -268,7 +295,7 @@ def _append_history(settings: Settings, kind: str, at: str, payload: dict) -> No
 
 def history(settings: Settings, kind: str, slug: str, limit: int = 12) -> list[dict]:
     """The tenant's last ``limit`` saved runs of ``kind``, oldest first:
-    ``{"at", "hosts", "checked", "compliant"}``. A line that does not parse is skipped."""
+    ``{"at", "hosts", "checked", "compliant"}`` (and ``PATCH_COUNTS`` for servers.facts). A line that does not parse is skipped."""
     path = history_path(settings, kind)
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -279,9 +306,10 @@ def history(settings: Settings, kind: str, slug: str, limit: int = 12) -> list[d
         try:
             data = json.loads(line)
             entry = data["tenants"][slug]
-            out.append({"at": str(data["at"]), "hosts": int(entry["hosts"]),
-                        "checked": int(entry["checked"]),
-                        "compliant": int(entry["compliant"])})
+            point = {"at": str(data["at"]), "hosts": int(entry["hosts"]),
+                     "checked": int(entry["checked"]), "compliant": int(entry["compliant"])}
+            point.update({k: int(entry[k]) for k in PATCH_COUNTS if k in entry})
+            out.append(point)
         except (ValueError, KeyError, TypeError):
             continue
     return out[-limit:]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -40,7 +44,8 @@ def write_fixture_results(settings: Settings) -> dict:
       ``aar-wan05`` unreachable;
     - servers: every server passes except ``*-prin05`` (srv.ssh.password_auth);
       Odder's servers were all verified; Aarhus' ``aar-moni40`` is left out of the run;
-    - settlement under all four models; lab up; an apply and audit events.
+    - settlement under all four models; lab up; an apply and audit events;
+    - patch state (``servers facts``) of Odder and Aarhus, two runs a week apart.
     """
     estate = load_estate(settings.root, TODAY)
     net: dict[str, dict] = {}
@@ -99,6 +104,7 @@ def write_fixture_results(settings: Settings) -> dict:
         "odder": {"ok": True, "stack": "midt-dev", "resources": 23,
                   "changes": {"create": 23, "update": 0, "delete": 0},
                   "outputs": {"vlan_ids": [100, 110, 200], "tenant_prefix": "10.27.0.0/16"}}}})
+    write_fixture_facts(settings, estate)
     log = settings.audit_log
     log.parent.mkdir(parents=True, exist_ok=True)
     events = [
@@ -119,6 +125,60 @@ def write_fixture_results(settings: Settings) -> dict:
         for e in events:
             fh.write(json.dumps(e) + "\n")
     return {"network": net, "servers": srv, "settlement": settlement, "events": events}
+
+
+def _facts_row(name: str, security: bool = False, reboot: bool = False) -> dict:
+    """A ``servers facts`` host row of the shape a lab run saves (Debian 12 in the lab)."""
+    pending = [{"package": "sudo", "current": "1.9.13p3-1+deb12u4",
+                "candidate": "1.9.13p3-1+deb12u4+fdlab1", "security": True,
+                "origins": ["Debian-Security:12/bookworm-security"]}] if security else []
+    return {"host": name, "status": "ok", "reason": "", "compliant": not (security or reboot),
+            "exceptions": [], "controls": [], "os": "Debian 12.15 (bookworm)",
+            "declared_os": "debian12", "os_key": "debian12", "distribution": "Debian",
+            "version": "12.15", "codename": "bookworm", "security_ends": "2028-06-30",
+            "eol_status": "security only", "eol_days_left": 581,
+            "kernel": "6.1.0-27-amd64",
+            "kernel_version": "#1 SMP PREEMPT_DYNAMIC Debian 6.1.115-1 (2024-11-01)",
+            "kernel_date": "2024-11-01", "kernel_age_days": 756, "uptime_days": 12.5,
+            "lists_updated": "2026-11-27T06:25:00+00:00", "reboot_required": reboot,
+            "reboot_packages": ["libc6"] if reboot else [], "updates": len(pending),
+            "security_updates": len(pending), "pending": pending}
+
+
+def write_fixture_facts(settings: Settings, estate) -> None:
+    """Two ``servers facts`` runs of Odder's and Aarhus' Linux servers, a week apart (for the
+    trend): the later one finds a security update pending on ``odd-file01`` and
+    ``aar-file01`` and a restart due on ``odd-dc02``; the earlier one found two restarts."""
+    def run(day: str, odder: dict[str, tuple[bool, bool]]) -> dict:
+        tenants = {}
+        for t in estate.tenants:
+            if t.slug not in ("odder", "aarhus"):
+                continue
+            rows = [_facts_row(s.name, *odder.get(s.name, (False, False)))
+                    for s in t.servers if s.os.startswith("debian")][:4]
+            tenants[t.slug] = {"ok": True, "run_id": f"{day}-facts", "hosts": rows}
+        return tenants
+
+    earlier = (TODAY - timedelta(days=7)).isoformat()
+    with _today(earlier):
+        results.save(settings, "servers.facts", {"tenants": run(
+            earlier, {"odd-dc02": (False, True), "odd-file01": (False, True)})})
+    results.save(settings, "servers.facts", {"tenants": run(TODAY.isoformat(), {
+        "odd-file01": (True, False), "odd-dc02": (False, True), "aar-file01": (True, False)})})
+
+
+@contextmanager
+def _today(day: str) -> Iterator[None]:
+    """Save as of another day (the results store stamps with the one clock)."""
+    old = os.environ.get("FAELLESDRIFT_TODAY")
+    os.environ["FAELLESDRIFT_TODAY"] = day
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("FAELLESDRIFT_TODAY", None)
+        else:
+            os.environ["FAELLESDRIFT_TODAY"] = old
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from faellesdrift import results
 from faellesdrift.reports.site import build_site
 from tests.conftest import TODAY
 from tests.reports.cdp import Browser, Page
@@ -174,3 +175,57 @@ def test_the_statement_prints_on_one_a4_page(settings, browser, lang):
     text = page.evaluate("document.body.innerText")
     assert ("Opgørelse af udgifter" if lang == "da" else "Statement of shared operations") \
         in text
+
+
+#: The patch-state section and the charts the page drew, as the browser shows them.
+PATCH_STATE = """(() => {
+  const section = document.getElementById('patch-state');
+  let text = '';
+  for (let n = section; n && !(n !== section && n.tagName === 'H2'); n = n.nextElementSibling) {
+    text += n.innerText + '\\n';
+  }
+  const drawn = Array.from(document.querySelectorAll('canvas'))
+    .filter(c => window.Chart && window.Chart.getChart(c)).map(c => c.id);
+  return {text: text, drawn: drawn, page: document.body.innerText};
+})()"""
+
+
+def test_the_danish_municipality_page_shows_patch_state_with_a_screenshot(settings, browser,
+                                                                          tmp_path):
+    """The page a municipality's IT lead reads: costs with the why, exceptions with their
+    expiry, coverage gaps, patch state and end of life, the compliance and patch trends;
+    a full-page screenshot of it is kept in the test's tmp dir."""
+    fixture = write_fixture_results(settings)
+    odder = dict(fixture["settlement"]["tenants"]["odder"])
+    hybrid = float(odder["amounts"]["hybrid"])
+    fixed = round(hybrid * 0.4, 2)
+    odder["components"] = {"hybrid": {"fixed": f"{fixed:.2f}", "usage": f"{hybrid - fixed:.2f}"}}
+    odder["reasons"] = {"hybrid": [
+        {"pool": "servers", "component": "fixed", "amount_dkk": f"{fixed:.2f}",
+         "text": "DKK 25 per citizen per year for 24,000 citizens, one month"},
+        {"pool": "servers", "component": "usage", "amount_dkk": f"{hybrid - fixed:.2f}",
+         "text": "12 vCPU of 190 in the community this month"}]}
+    results.save(settings, "settlement", {"tenants": {"odder": odder}})
+    site = build_site(settings, today=TODAY, lang="da")
+    page = Page(browser)
+    page.goto(site.tenant_page("odder").as_uri())
+    page.wait_for("document.documentElement.dataset.charts !== undefined")
+    page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    shown = page.evaluate(PATCH_STATE)
+    assert page.settle() == []
+    text = shown["text"].replace("\xa0", " ")
+    assert text.startswith("Opdateringsstatus og end of life")
+    assert "1 server(e) har sikkerhedsopdateringer, der venter på at blive installeret." in text
+    assert re.search(r"odd-file01\s+sikkerhedsopdateringer venter\s+Debian 12\.15 \(bookworm\)"
+                     r"\s+sudo 1\.9\.13p3-1\+deb12u4\+fdlab1", text), text
+    assert re.search(r"odd-dc02\s+genstart påkrævet.*ja \(libc6\)", text), text
+    assert "30. juni 2028" in text and "udgivet 1. november 2024, 756 dage gammel" in text
+    assert "chart-patch-history" in shown["drawn"] and "chart-compliance-history" in \
+        shown["drawn"], shown["drawn"]
+    whole = shown["page"].replace("\xa0", " ")
+    for needle in ("Udgifter", "DKK 25 per citizen per year", "Lokale undtagelser", "Udløber",
+                   "Dækningshuller", "Overholdelse over tid"):
+        assert needle in whole, needle
+    shot = tmp_path / "odder-da.png"
+    page.screenshot(shot)
+    assert shot.stat().st_size > 100_000, f"{shot} looks empty"

@@ -151,9 +151,10 @@ def _print_status(status: LabStatus) -> None:
         return
     if status.servers:
         console.print(table("Servers (ssh -F <ssh_config> <name>)",
-                            ["name", "tenant", "address", "ssh", "state"],
+                            ["name", "tenant", "address", "ssh", "state", "planted drift"],
                             [[s.name, s.tenant, s.address, f"{s.ssh_host}:{s.ssh_port}",
-                              _yes(s.running)] for s in status.servers], no_wrap=("name",)))
+                              _yes(s.running), ", ".join(s.deviations)]
+                             for s in status.servers], no_wrap=("name",)))
     if status.devices:
         console.print(table("Network devices (netmiko: host, port, credentials.json)",
                             ["name", "tenant", "platform", "endpoint", "state",

@@ -2,7 +2,9 @@
 
 Every public method takes the lab lock, loads the record (state.json), does its
 work idempotently and saves the record, also when it fails half-way, so that
-`down` always knows what to undo.
+`down` always knows what to undo. The creates of single objects wait for them
+(a server's boot, a daemon's reload) after releasing the lock, so that several
+callers (the platform's stacks side by side) make their objects while others boot.
 """
 
 from __future__ import annotations
@@ -147,12 +149,14 @@ class Lab:
     def create_segment(self, spec: SegmentSpec,
                        services: ServicesSpec | None = None) -> SegmentRecord:
         preflight(self.paths, servers_needed=False)
+        forwards = ""
         with self._session() as state:
             self._segment(state, spec, services)
             if spec.name == SERVICES_SEGMENT and self.daemons.alive(state, "netd"):
                 self.daemons.stop(state, "netd")  # restarts with the services below
             if spec.name == SERVICES_SEGMENT or state.servers:
-                self.daemons.wait(state, "netd", self.daemons.sync_netd(state))
+                forwards = self.daemons.sync_netd(state)
+        self.daemons.wait(state, "netd", forwards)  # outside the lock (see the module doc)
         return self.read_segment(spec.name)  # type: ignore[return-value]
 
     def read_segment(self, name: str) -> SegmentRecord | None:
@@ -185,10 +189,12 @@ class Lab:
         with self._session() as state:
             keys.ensure_keys(self.paths)
             self._server(state, spec, image.ensure_base(self.paths, self.progress))
-            self.daemons.wait(state, "netd", self.daemons.sync_netd(state))
-            if wait:
-                self._wait_servers(state, [spec.name])
+            forwards = self.daemons.sync_netd(state)
             self._write_access(state)
+        # outside the lock: other objects are made while this server boots
+        self.daemons.wait(state, "netd", forwards)
+        if wait:
+            self._wait_servers(state, [spec.name])
         return self.read_server(spec.name)  # type: ignore[return-value]
 
     def read_server(self, name: str) -> ServerRecord | None:
@@ -217,8 +223,10 @@ class Lab:
             keys.ensure_keys(self.paths)
             keys.credentials(self.paths)
             self._device(state, spec, reset=reset)
-            self.daemons.wait(state, "emulator", self.daemons.sync_emulator(state))
+            generation = self.daemons.sync_emulator(state)
             self._write_access(state)
+        # outside the lock: devices created meanwhile go live in the same reload
+        self.daemons.wait(state, "emulator", generation, devices=[spec.name])
         return self.read_device(spec.name)  # type: ignore[return-value]
 
     def read_device(self, name: str) -> DeviceRecord | None:
@@ -369,7 +377,8 @@ class Lab:
         running = procs.alive(r.get("pid"), servers.marker(names, name))
         return ServerRecord(name=name, tenant=r["tenant"], address=r["address"],
                             netns=r["netns"], ssh_host=r["loopback"], ssh_port=22,
-                            running=running, host_key=r["host_key"])
+                            running=running, host_key=r["host_key"],
+                            deviations=tuple(r.get("deviations", ())))
 
     @staticmethod
     def _device_record(name: str, r: dict, running: bool) -> DeviceRecord:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from faellesdrift.lab import security_repo
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.sh import require, run
 
@@ -43,7 +44,7 @@ POST_VERSION = 1  # bump when customise() changes
 
 def recipe() -> dict[str, object]:
     return {"suite": SUITE, "variant": "minbase", "include": list(INCLUDE), "mask": list(MASK),
-            "sshd": SSHD_CONFIG, "post": POST_VERSION}
+            "sshd": SSHD_CONFIG, "post": POST_VERSION, "security_suite": security_repo.recipe()}
 
 
 def recipe_hash() -> str:
@@ -127,13 +128,16 @@ def ensure_base(paths: LabPaths, progress: Progress = lambda _: None) -> Path:
 
 
 def build(target: Path, progress: Progress = lambda _: None) -> None:
-    """debootstrap + customise into target (which must not exist)."""
+    """debootstrap, the lab's security suite (security_repo) and customise into target (which
+    must not exist)."""
     require("debootstrap")
     mirror = debian_mirror()
     progress(f"building base image: debootstrap {SUITE} from {mirror} (about a minute)")
     start = time.monotonic()
     run(["debootstrap", "--variant=minbase", f"--include={','.join(INCLUDE)}",
          SUITE, str(target), mirror], timeout=1200)
+    progress(f"lab security suite: {security_repo.PACKAGE} "
+             f"{security_repo.build(target)} in {security_repo.SUITE}")
     customise(target)
     progress(f"base image built in {time.monotonic() - start:.0f} s")
 

@@ -2,6 +2,8 @@
 
 - one segment per tenant (its networks' prefixes), one shared-services segment;
 - servers: every server, or the first N per tenant; each keeps its estate address;
+- servers start with known patch drift (lab/server_drift.py): a pending security
+  update on some, a reboot due on others;
 - devices: every network device, starting from its config as the core renders
   it (faellesdrift.device_config: the effective control values, exceptions' kept
   values included) with one or two known deviations from the standard applied
@@ -16,6 +18,7 @@ from typing import Any
 from faellesdrift.device_config import CONTROLS, ControlValueError, render
 from faellesdrift.errors import ConfigError
 from faellesdrift.estate import Estate
+from faellesdrift.lab import server_drift
 from faellesdrift.lab.devices import drift
 from faellesdrift.lab.devices.store import seed_lines
 from faellesdrift.lab.errors import LabError
@@ -39,7 +42,8 @@ def plan_from_estate(estate: Estate, servers_per_tenant: int | None = None,
         raise LabError(f"--servers-per-tenant {servers_per_tenant}: use 0 or more")
     chosen = estate.subset(tenants) if tenants else estate
     return LabPlan(
-        tenants=tuple(_tenant(estate, t, servers_per_tenant) for t in chosen.tenants),
+        tenants=tuple(_tenant(estate, t, servers_per_tenant, estate.slugs.index(t.slug))
+                      for t in chosen.tenants),
         services=_services(estate),
         community=estate.standards.community,
     )
@@ -53,10 +57,11 @@ def _interface(tenant: Tenant, name: str, address: IPv4Address) -> IPv4Interface
                    "networks; add the network to tenants/" + tenant.slug + ".yaml")
 
 
-def _tenant(estate: Estate, tenant: Tenant, limit: int | None) -> TenantSpec:
+def _tenant(estate: Estate, tenant: Tenant, limit: int | None, position: int) -> TenantSpec:
     chosen = _pick(estate, tenant.servers, limit)
-    servers = tuple(ServerSpec(s.name, tenant.slug, _interface(tenant, s.name, s.address))
-                    for s in chosen)
+    servers = tuple(ServerSpec(s.name, tenant.slug, _interface(tenant, s.name, s.address),
+                               server_drift.choose(position, i))
+                    for i, s in enumerate(chosen))
     devices = tuple(_device(estate, tenant, d, i) for i, d in enumerate(tenant.network_devices))
     return TenantSpec(tenant.slug, tuple(n.prefix for n in tenant.networks), servers, devices)
 

@@ -24,6 +24,7 @@ class ServerRecord:
     ssh_port: int
     running: bool
     host_key: str
+    deviations: tuple[str, ...] = ()  # patch drift planted at creation (server_drift)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
-from faellesdrift.lab import cgroups, keys, netns, procs
+from faellesdrift.lab import cgroups, keys, netns, procs, server_drift
 from faellesdrift.lab.errors import LabError
 from faellesdrift.lab.paths import LabPaths
 from faellesdrift.lab.segments import Names
@@ -58,6 +58,7 @@ def create(ctx: ServerContext, spec: ServerSpec, index: int, record: dict) -> di
     _network(names, ns, spec.address, index, ctx.gateway, ctx.bridge)
     root = _overlay(ctx.base, home)
     host_key = _personalise(ctx, spec, root)
+    server_drift.plant(root, spec.deviations)
     pid = record.get("pid")
     if not procs.alive(pid, marker(names, spec.name)):
         cgroups.remove(ns)
@@ -71,7 +72,7 @@ def create(ctx: ServerContext, spec: ServerSpec, index: int, record: dict) -> di
                                "MACHINE": spec.name})
     return {"tenant": spec.tenant, "address": str(spec.address), "index": index, "netns": ns,
             "veth": names.server_veth(index), "root": str(root), "pid": pid,
-            "host_key": host_key}
+            "host_key": host_key, "deviations": list(spec.deviations)}
 
 
 def _network(names: Names, ns: str, address: IPv4Interface, index: int, gw: IPv4Address,

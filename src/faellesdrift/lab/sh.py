@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -19,6 +20,9 @@ TOOLS: dict[str, str] = {
     "nsenter": "util-linux",
     "ssh-keygen": "openssh-client",
     "ssh": "openssh-client",
+    "dpkg-deb": "dpkg",
+    "apt-ftparchive": "apt-utils",
+    "chroot": "coreutils",
 }
 
 
@@ -34,11 +38,12 @@ def require(*tools: str) -> None:
 
 
 def run(argv: Sequence[str], *, check: bool = True, input: str | None = None,
-        timeout: float | None = 120) -> subprocess.CompletedProcess[str]:
+        timeout: float | None = 120,
+        cwd: str | os.PathLike[str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run argv; on failure raise LabError with the command and its last error line."""
     try:
         proc = subprocess.run(list(argv), check=False, capture_output=True, text=True,
-                              input=input, timeout=timeout)
+                              input=input, timeout=timeout, cwd=cwd)
     except FileNotFoundError:
         require(argv[0])
         raise

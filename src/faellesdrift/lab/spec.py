@@ -23,6 +23,7 @@ class ServerSpec:
     name: str
     tenant: str
     address: IPv4Interface  # address with the prefix length of its network
+    deviations: tuple[str, ...] = ()  # known ways it starts behind on patching (server_drift)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from faellesdrift.reports import costs as costs_mod
 from faellesdrift.reports import coverage as coverage_mod
 from faellesdrift.reports import i18n
 from faellesdrift.reports import lifecycle as lifecycle_mod
+from faellesdrift.reports import patches as patches_mod
 from faellesdrift.reports.inputs import KINDS, Inputs, gather
 from faellesdrift.reports.readiness import DEADLINE, Readiness, days_left, readiness, waves
 from faellesdrift.settings import Settings
@@ -284,10 +285,16 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
     trend = _compliance_trend(inputs, slug, _)
     if trend is not None:
         charts.append(trend)
+    patch_rows = patches_mod.rows([(sv.name, sv.os) for sv in t.servers],
+                                  inputs.source("servers.facts").entry(slug))
+    patch_trend = _patch_trend(inputs, slug, _)
+    if patch_trend is not None:
+        charts.append(patch_trend)
     since = inputs.today - timedelta(days=CHANGES_PERIOD_DAYS)
     lives = lifecycle_mod.servers(t, inputs.today)
     lab = _hosts_up(inputs.source("lab.status").entry(slug))
     platform = _platform(inputs.source("pulumi.outputs").entry(slug))
+    drift = _drift(inputs.source("pulumi.drift").entry(slug), _)
     return {
         "t": t, "r": r, "scope": [(name, entry, coverage_mod.effective(t, name, inputs.today))
                                   for name, entry in t.scope.items()],
@@ -304,11 +311,16 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
         "onboarding_record": inputs.onboarding.get(slug),
         "lab": lab, "platform": platform,
         "platform_missing": inputs.source("pulumi.outputs").missing(slug, _),
+        "drift": drift, "drift_missing": inputs.source("pulumi.drift").missing(slug, _),
         "charts": charts, "charts_by": {c["id"]: c for c in charts},
         "lifecycle": {x.host: x for x in lives}, "lifecycle_counts": lifecycle_mod.counts(lives),
         "lifecycle_sources": sorted({x.life for x in lives if x.life},
                                     key=lambda life: life.name),
         "life_status": lifecycle_mod.STATUS,
+        "patches": patch_rows, "patch_counts": patches_mod.counts(patch_rows),
+        "patch_state": patches_mod.STATE,
+        "patch_at": (inputs.source("servers.facts").entry(slug) or {}).get("generated_at"),
+        "patch_missing": inputs.source("servers.facts").missing(slug, _),
     }
 
 
@@ -332,6 +344,22 @@ def _compliance_trend(inputs: Inputs, slug: str, _: Callable[[str], str]) -> dic
                    {"label": _("servers"), "data": pct(series["servers.verify"]),
                     "color": "accent"}],
                   unit="%", max_value=100)
+
+
+def _patch_trend(inputs: Inputs, slug: str, _: Callable[[str], str]) -> dict | None:
+    """Servers with security updates pending, waiting for a restart and patched, over the
+    tenant's last 12 facts run days."""
+    days, series = patches_mod.trend(results.history(inputs.settings, "servers.facts", slug))
+    if not days:
+        return None
+    return _chart("patch-history", _("Patch state over time: servers per run day (last 12)"),
+                  days,
+                  [{"label": _("security updates pending"), "data": series["security_pending"],
+                    "color": "bad"},
+                   {"label": _("restart due"), "data": series["reboot_required"],
+                    "color": "warn"},
+                   {"label": _("patched"), "data": series["patched"], "color": "ok"}],
+                  unit="servers")
 
 
 def _hosts_up(entry: dict | None) -> dict | None:
@@ -379,6 +407,20 @@ def _platform(entry: dict | None) -> dict | None:
             "ok": entry.get("ok"), "at": entry.get("generated_at"),
             "changes": ", ".join(f"{_text(k, 20)} {_text(v, 20)}" for k, v in changes.items()),
             "outputs": facts[:50], "tables": tables[:20]}
+
+
+def _drift(entry: dict | None, _: Callable[[str], str]) -> dict | None:
+    """A pulumi.drift entry: the objects changed or removed outside Pulumi."""
+    if not entry:
+        return None
+    status = {"gone": _("gone"), "changed": _("changed")}
+    rows = [{"resource": _text(d.get("resource"), 120), "type": _text(d.get("type"), 60),
+             "status": status.get(str(d.get("status")), _text(d.get("status"), 20)),
+             "keys": ", ".join(_text(k, 40) for k in d.get("keys") or ()) or "—"}
+            for d in entry.get("drift") or () if isinstance(d, dict)]
+    return {"stack": _text(entry.get("stack"), 80), "ok": entry.get("ok") is not False,
+            "error": _text(entry.get("error"), 300), "at": entry.get("generated_at"),
+            "rows": rows[:100]}
 
 
 def _live_in(t, view: costs_mod.CostView | None, _: Callable[[str], str],
@@ -457,8 +499,21 @@ def _overview_context(items: list[Readiness], inputs: Inputs, view: costs_mod.Co
     for r in items:
         ex = _exposures(inputs, r.tenant)
         exposure_rows.append({"r": r, "totals": contracts_mod.totals(ex)})
+    facts = inputs.source("servers.facts")
+    patch_rows = []
+    for r in items:
+        entry = facts.entry(r.slug)
+        rows = patches_mod.rows([(sv.name, sv.os) for sv in r.tenant.servers], entry)
+        patch_rows.append({"r": r, "counts": patches_mod.counts(rows),
+                           "at": (entry or {}).get("generated_at"),
+                           "eol_soon": sum(x.eol_status in ("ending", "end of life")
+                                           for x in rows)})
     all_ex = est.exceptions()
     return {
+        "patch_rows": patch_rows, "patch_source": facts,
+        "patch_total": {k: sum(x["counts"][k] for x in patch_rows)
+                        for k in ("gathered", "security updates pending", "restart due",
+                                  "patched", "not gathered", "unreachable")},
         "items": items, "waves": waves(items), "charts": charts,
         "costs": view, "costs_missing": _costs_missing(inputs, view, None, _),
         "exposure_rows": exposure_rows,
@@ -582,6 +637,9 @@ def build_site(settings: Settings, *, tenants: list[str] | None = None,
                       for e in _exposures(inputs, t)],
         "server_lifecycle": {t.slug: [x.to_dict() for x in lifecycle_mod.servers(t, inputs.today)]
                              for t in est.tenants},
+        "server_patches": {t.slug: [x.to_dict() for x in patches_mod.rows(
+            [(sv.name, sv.os) for sv in t.servers], inputs.source("servers.facts").entry(t.slug))]
+                           for t in est.tenants},
         "costs": None if view is None else {
             "period": view.period, "state": view.state, "chosen": view.chosen,
             "models": list(view.models), "amounts": view.amounts,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Self, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,7 +25,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from faellesdrift import clock, executors, junit
+from faellesdrift import clock, executors, junit, results
 from faellesdrift.commandline import RootOpt, TodayOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.estate import Estate
@@ -31,8 +33,10 @@ from faellesdrift.junit import JunitOpt
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.hostvars import Selection, select
 from faellesdrift.servers.results import Mode, RunResult, ServerResult
+from faellesdrift.servers.results import results_payload as run_payload
 from faellesdrift.servers.runner import reusable_plan, run
-from faellesdrift.servers.verify import VerifyResult, verify
+from faellesdrift.servers.verify import HostVerify, VerifyResult, verify
+from faellesdrift.servers.verify import results_payload as verify_payload
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
 
@@ -51,11 +55,16 @@ ForksOpt = Annotated[int | None, typer.Option(
          "memory).")]
 ExecutorOpt = Annotated[str, typer.Option(
     "--executor", envvar="FAELLESDRIFT_EXECUTOR",
-    help="local (default): Ansible from this machine. celery: one Ansible run per tenant on "
-         "`faellesdrift worker` processes ($FAELLESDRIFT_BROKER_URL), merged into one result.")]
+    help="local (default): from this machine. celery: one run per tenant (Ansible, or "
+         "testinfra for verify) on `faellesdrift worker` processes ($FAELLESDRIFT_BROKER_URL), "
+         "merged into one result.")]
+CanaryOpt = Annotated[int, typer.Option(
+    "--canary", min=0, help="Run on this many hosts first; when any of them fails, stop "
+         "without touching the others.")]
 
 STATUS_STYLE = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "red",
-                "not run": "red", "passed": "green", "in sync": "green", "drift": "yellow"}
+                "not run": "red", "passed": "green", "in sync": "green", "drift": "yellow",
+                "patched": "green", "behind": "yellow"}
 
 
 def _table(title: str, columns: list[str], rows: list[list]) -> Table:
@@ -179,6 +188,49 @@ def _execute(mode: Mode, executor: str, settings: Settings, access: Access,
         raise fail(str(exc)) from None
 
 
+R = TypeVar("R", RunResult, VerifyResult)
+
+
+def _part(selection: Selection, hosts: Iterable[str]) -> Selection:
+    """The selection narrowed to these hosts (a canary wave)."""
+    keep = set(hosts)
+    return replace(selection, targets=tuple(b for b in selection.targets if b.host in keep),
+                   refused=tuple(r for r in selection.refused if r.host in keep))
+
+
+def _in_waves(selection: Selection, canary: int, run_part: Callable[[Selection], R],
+              resave: Callable[[R, Selection], None]) -> R:
+    """``run_part`` on the first ``canary`` hosts, then on the rest unless one of them failed.
+
+    Each wave saves its tenants' results; after two waves the merged run is saved
+    again, so a tenant with hosts in both waves has all of them in the results.
+    """
+    waves: list[R] = []
+
+    def wave(hosts: tuple[str, ...] | None) -> R:
+        waves.append(run_part(selection if hosts is None else _part(selection, hosts)))
+        return waves[-1]
+
+    names = [*selection.names, *(r.host for r in selection.refused)]
+    try:
+        result, untouched = executors.in_waves(names, canary, wave, lambda r: not r.ok,
+                                               lambda a, b: a.merge(b))
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+    if untouched:
+        bad = sum(not _succeeded(h) for h in result.hosts.values())
+        err_console.print(f"[red]canary failed[/] on {bad} of {len(result.hosts)} host(s): "
+                          f"stopped; the other {len(untouched)} were not touched",
+                          highlight=False)
+    elif len(waves) > 1:
+        resave(result, _part(selection, result.hosts))
+    return result
+
+
+def _succeeded(h: ServerResult | HostVerify) -> bool:
+    return h.succeeded if isinstance(h, ServerResult) else h.status == "passed"
+
+
 # ------------------------------------------------------------------ output
 
 
@@ -292,6 +344,7 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
               yes: Annotated[bool, typer.Option(
                   "--yes", "-y", help="Do not ask before applying (asked only on a terminal)."
               )] = False,
+              canary: CanaryOpt = 0,
               output: OutputOpt = Output.table) -> None:
     """Apply the baseline; every changed task goes to the audit log.
 
@@ -313,7 +366,10 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
         if (not yes and sys.stdin.isatty()
                 and not typer.confirm(f"Apply to {len(selection.targets)} host(s)?")):
             raise typer.Exit(1)
-    result = _execute("apply", executor, settings, access, selection, forks, quiet)
+    result = _in_waves(
+        selection, canary,
+        lambda part: _execute("apply", executor, settings, access, part, forks, quiet),
+        lambda merged, part: results.save(settings, "servers.apply", run_payload(merged, part)))
     if output is Output.json:
         print_json(result.to_dict())
     else:
@@ -323,10 +379,53 @@ def apply_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = 
         raise typer.Exit(1)
 
 
+@servers_app.command("facts")
+def facts_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
+              host: HostOpt = None, forks: ForksOpt = None,
+              output: OutputOpt = Output.table) -> None:
+    """Gather each server's patch state and end of life; changes nothing.
+
+    Per server: OS and version, pending updates and how many come from a security
+    archive (apt's own simulated upgrade, -s), whether a restart is due
+    (/run/reboot-required), the running kernel and its age, and when the OS stops
+    getting security updates. Saved for the report (results kind servers.facts, with
+    history). Exit code 0 when every server answered, pending updates or not; 1 when
+    one was unreachable or its facts could not be read.
+    """
+    from faellesdrift.servers import facts  # the command's own module, loaded when run
+
+    settings, estate, access, selection = _prepare(root, today, tenant, host)
+    if output is not Output.json:
+        err_console.print(f"servers facts: {len(selection.targets) + len(selection.refused)} "
+                          f"host(s) ({', '.join(selection.tenants)}) via {access.origin}",
+                          highlight=False)
+    try:
+        result = facts.gather(selection, estate, access, settings, forks=forks)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
+    if output is Output.json:
+        print_json(result.to_dict())
+    else:
+        _out().print(_table("Servers: patch state and end of life", list(facts.COLUMNS),
+                            [facts.table_row(h, _style) for h in result.hosts.values()]))
+        s = result.summary()
+        console.print(f"{s['hosts']} host(s): {s['gathered']} gathered, {s['unreachable']} "
+                      f"unreachable, {s['failed']} failed; {s['security_pending']} with security "
+                      f"updates pending, {s['reboot_required']} waiting for a restart, "
+                      f"{s['end_of_life']} at end of life, in {result.elapsed:.1f} s "
+                      f"(run {result.run_id})", highlight=False, soft_wrap=True)
+        if result.left_out:
+            console.print(f"left out: {_left_out_text(result)}", highlight=False)
+        if result.error:
+            err_console.print(f"[bold red]error:[/] {result.error}", highlight=False)
+    if not result.ok:
+        raise typer.Exit(1)
+
 def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt = None,
                host: HostOpt = None,
                workers: Annotated[int, typer.Option(
                    "--workers", min=1, max=16, help="pytest processes side by side.")] = 4,
+               executor: ExecutorOpt = executors.LOCAL, canary: CanaryOpt = 0,
                output: OutputOpt = Output.table, junit_file: JunitOpt = None) -> None:
     """Check the servers against the baseline with testinfra (tests/infra), per host.
 
@@ -338,10 +437,10 @@ def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt =
         err_console.print(f"verify: {len(selection.targets)} host(s) "
                           f"({', '.join(selection.tenants)}) with testinfra via "
                           f"{access.origin}", highlight=False)
-    try:
-        result = verify(selection, access, settings, workers=workers)
-    except FaellesdriftError as exc:
-        raise fail(str(exc)) from None
+    result = _in_waves(
+        selection, canary, lambda part: _verify(executor, settings, access, part, workers),
+        lambda merged, part: results.save(settings, "servers.verify",
+                                          verify_payload(merged, part)))
     if output is Output.json:
         print_json(result.to_dict())
     else:
@@ -349,6 +448,21 @@ def verify_cmd(root: RootOpt = None, today: TodayOpt = None, tenant: TenantOpt =
     junit.save(junit_file, [_verify_suite(result)])
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _verify(executor: str, settings: Settings, access: Access, selection: Selection,
+            workers: int) -> VerifyResult:
+    """testinfra from this machine, or one pytest run per tenant on workers."""
+    try:
+        if executors.check_name(executor) == executors.LOCAL:
+            return verify(selection, access, settings, workers=workers)
+        hosts = (*selection.names, *(r.host for r in selection.refused))
+        request = executors.Request("servers.verify", settings.root, settings.state_dir,
+                                    clock.today(), {"tenants": selection.tenants,
+                                                    "hosts": hosts}, {"workers": workers})
+        return executors.load(executor).run(request)
+    except FaellesdriftError as exc:
+        raise fail(str(exc)) from None
 
 
 def _verify_suite(result: VerifyResult) -> junit.Suite:
