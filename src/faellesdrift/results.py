@@ -59,6 +59,12 @@ The kinds (``KINDS``), who writes them and each tenant entry's fields:
     network device of the tenant that the run selected (``FleetResult``'s
     ``DeviceResult.to_dict()`` rows grouped by tenant fit as they are).
 
+``network.backup`` — ``faellesdrift network backup [--tenant X]``
+    ``{"generated_at", "ok": bool, "commit": "<backup repository commit>" | null,
+    "hosts": [{"host", "tenant", "platform", "status", "reason", "backed_up": bool,
+    "last_success": "2026-11-30T02:00:00+00:00" | null}]}``: ``last_success`` is this
+    run's time for a device backed up now, else the one the previous results held.
+
 ``servers.verify`` — ``faellesdrift verify [--tenant X]`` (testinfra)
     ``{"generated_at", "ok": bool, "hosts": [host row, ...]}``: one row per
     server; ``controls`` holds one row per control verified on the host.
@@ -137,6 +143,7 @@ SCHEMA_VERSION = 1
 
 KINDS: dict[str, str] = {
     "network.compliance": "network devices checked against the baseline",
+    "network.backup": "network devices' running configs backed up (redacted, git)",
     "servers.verify": "servers verified (testinfra) against the baseline",
     "servers.apply": "server baseline applied (ansible-runner)",
     "servers.plan": "server baseline in check mode",

@@ -199,3 +199,22 @@ def test_init_nornir_loads_the_estate_through_the_plugin(monkeypatch) -> None:
     assert sorted(nr.inventory.hosts) == ["sam-acce03", "sam-core01", "sam-dist02",
                                           "sam-fire04"]
     assert len(nr.filter(platform="juniper_junos").inventory.hosts) == 1
+
+
+def test_a_backup_run_keeps_each_devices_last_successful_backup() -> None:
+    first = datetime(2026, 11, 27, 2, tzinfo=UTC)
+    second = datetime(2026, 11, 28, 2, tzinfo=UTC)
+    run1 = FleetResult("network backup", (_h("a1", "a", Status.CHANGED), _h("a2", "a", Status.OK)),
+                       first, first, details={"commit": "c1"})
+    saved = run1.backup_payload(None)
+    assert [h["last_success"] for h in saved["tenants"]["a"]["hosts"]] == [first.isoformat()] * 2
+    run2 = FleetResult("network backup", (_h("a1", "a", Status.UNREACHABLE),
+                                          _h("a2", "a", Status.CHANGED),
+                                          _h("b1", "b", Status.FAILED)),
+                       second, second, details={"commit": "c2"})
+    payload = run2.backup_payload(saved)
+    hosts = {h["host"]: h for entry in payload["tenants"].values() for h in entry["hosts"]}
+    assert hosts["a1"]["last_success"] == first.isoformat() and not hosts["a1"]["backed_up"]
+    assert hosts["a2"]["last_success"] == second.isoformat() and hosts["a2"]["backed_up"]
+    assert hosts["b1"]["last_success"] is None
+    assert not payload["tenants"]["a"]["ok"] and payload["tenants"]["a"]["commit"] == "c2"

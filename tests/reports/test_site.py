@@ -248,3 +248,32 @@ def test_words_from_results_are_data_not_format_strings(settings, lang):
     site = build_site(settings, today=TODAY, lang=lang)
     page = site.tenant_page("odder").read_text(encoding="utf-8")
     assert "100% &lt;b&gt;showback&lt;/b&gt;" in page and "x%(y)s" in page
+
+
+@pytest.mark.parametrize("lang", ["en", "da"])
+def test_each_device_shows_its_last_successful_backup(settings, lang):
+    from faellesdrift import results
+
+    def run(at: str, rows: list[tuple[str, str, bool]], previous=None) -> dict:
+        return {"generated_at": at, "tenants": {"odder": {"ok": all(r[2] for r in rows), "hosts": [
+            {"host": h, "tenant": "odder", "platform": "cisco_ios", "status": status,
+             "reason": "", "backed_up": ok,
+             "last_success": at if ok else (previous or {}).get(h)} for h, status, ok in rows]}}}
+
+    results.save(settings, "network.backup", run("2026-11-20T02:00:00+00:00", [
+        ("odd-core01", "changed", True)]))
+    results.save(settings, "network.backup", run("2026-11-26T02:00:00+00:00", [
+        ("odd-core01", "unreachable", False), ("odd-dist02", "failed", False),
+        ("odd-acce03", "changed", True)], previous={"odd-core01": "2026-11-20T02:00:00+00:00"}))
+    page = _text(build_site(settings, today=TODAY, lang=lang).directory, "tenants/odder.html")
+    row = {d: page[page.index(f"<td>{d}</td>"):].split("</tr>")[0]
+           for d in ("odd-core01", "odd-dist02", "odd-acce03", "odd-fire04")}
+    words = {"en": ("Last successful backup", "last run failed", "never backed up",
+                    "no backup run yet"),
+             "da": ("Seneste vellykkede backup", "seneste kørsel fejlede",
+                    "aldrig sikkerhedskopieret", "ingen backup kørt endnu")}[lang]
+    assert words[0] in page
+    assert "20" in row["odd-core01"] and words[1] in row["odd-core01"]
+    assert words[2] in row["odd-dist02"]
+    assert "26" in row["odd-acce03"] and words[1] not in row["odd-acce03"]
+    assert words[3] in row["odd-fire04"]

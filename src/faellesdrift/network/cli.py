@@ -153,6 +153,16 @@ def _save(settings: Settings, fleet: FleetResult) -> None:
                           f"{exc}", highlight=False)
 
 
+def _save_backup(settings: Settings, fleet: FleetResult) -> None:
+    """Record each device's backup and its last successful one (``network.backup``)."""
+    try:
+        results.save(settings, "network.backup",
+                     fleet.backup_payload(results.load(settings, "network.backup")))
+    except (OSError, FaellesdriftError) as exc:
+        err_console.print(f"[yellow]warning:[/] the backup results were not saved: {exc}",
+                          highlight=False)
+
+
 def _announce(command: str, estate: Estate, filters: Filters) -> None:
     n = len(filters.select(estate))
     err_console.print(f"{command}: {n} device(s), {filters.describe()}", highlight=False)
@@ -221,10 +231,11 @@ def backup_cmd(tenant: TenantOpt = None, site: SiteOpt = None, role: RoleOpt = N
                executor: ExecutorOpt = executors.LOCAL, canary: CanaryOpt = 0,
                output: OutputOpt = Output.table) -> None:
     """Read each device's running config into the backup git repo (redacted), one commit."""
-    estate, net, filters, _ = _prepare(root, today, target, workers, tenant, site, role,
-                                       platform, host)
+    estate, net, filters, settings = _prepare(root, today, target, workers, tenant, site, role,
+                                              platform, host)
     _announce("network backup", estate, filters)
     fleet = _execute(backup, "network.backup", executor, canary, estate, net, filters)
+    _save_backup(settings, fleet)
     if output is Output.table:
         _fleet_table(fleet, ["result"], lambda h: [h.reason])
         console.print(f"commit {fleet.details.get('commit', '')[:12]} in "

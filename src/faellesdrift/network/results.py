@@ -170,3 +170,26 @@ class FleetResult:
             entry["ok"] = entry["ok"] and h.compliant is True
         generated = (self.finished or clock.now()).isoformat(timespec="seconds")
         return {"generated_at": generated, "tenants": tenants}
+
+    def backup_payload(self, previous: dict[str, Any] | None = None) -> dict[str, Any]:
+        """This backup run as a ``network.backup`` payload (faellesdrift.results).
+
+        Each device's row says whether this run backed it up and when its config was
+        last backed up: now, or, for a device that failed now, as ``previous`` (the
+        saved ``network.backup`` results) recorded it.
+        """
+        at = (self.finished or clock.now()).isoformat(timespec="seconds")
+        commit = self.details.get("commit") or None
+        before = {h["host"]: h.get("last_success")
+                  for entry in (previous or {}).get("tenants", {}).values()
+                  for h in entry.get("hosts", [])}
+        tenants: dict[str, dict[str, Any]] = {}
+        for h in self.hosts:
+            entry = tenants.setdefault(h.tenant, {"ok": True, "commit": commit, "hosts": []})
+            done = not h.status.bad
+            entry["hosts"].append({
+                "host": h.host, "tenant": h.tenant, "platform": h.platform,
+                "status": h.status.value, "reason": h.reason, "backed_up": done,
+                "last_success": at if done else before.get(h.host)})
+            entry["ok"] = entry["ok"] and done
+        return {"generated_at": at, "tenants": tenants}

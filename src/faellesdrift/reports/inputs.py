@@ -44,6 +44,7 @@ class Kind:
 #: The results the reports read, in the order the overview lists them.
 KINDS: tuple[Kind, ...] = (
     Kind("network.compliance", N_("network compliance run"), "faellesdrift network compliance"),
+    Kind("network.backup", N_("network backup"), "faellesdrift network backup"),
     Kind("servers.verify", N_("server verification"), "faellesdrift verify"),
     Kind("servers.apply", N_("server baseline apply"), "faellesdrift servers apply"),
     Kind("servers.facts", N_("server patch state run"), "faellesdrift servers facts"),

@@ -321,6 +321,8 @@ def _tenant_context(r: Readiness, inputs: Inputs, view: costs_mod.CostView | Non
         "patch_state": patches_mod.STATE,
         "patch_at": (inputs.source("servers.facts").entry(slug) or {}).get("generated_at"),
         "patch_missing": inputs.source("servers.facts").missing(slug, _),
+        "backups": {h["host"]: h for h in
+                    (inputs.source("network.backup").entry(slug) or {}).get("hosts", ())},
     }
 
 
