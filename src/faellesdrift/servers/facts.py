@@ -36,12 +36,12 @@ from faellesdrift.servers.errors import ServersError
 from faellesdrift.servers.hostvars import Selection
 from faellesdrift.servers.runner import (
     ANSIBLE_CFG,
-    _ansible_playbook,
-    _control_dir,
-    _prune,
-    _scrub_environment,
+    ansible_playbook,
+    control_dir,
     default_forks,
     playbooks_dir,
+    prune_runs,
+    scrub_environment,
 )
 from faellesdrift.settings import Settings
 
@@ -359,7 +359,7 @@ def gather(selection: Selection, estate: Estate, access: Access, settings: Setti
     if not (project / PLAYBOOK).is_file():
         raise ServersError(f"{project / PLAYBOOK} is missing: the facts play lives in "
                            "playbooks/ at the repository root")
-    binary = _ansible_playbook()
+    binary = ansible_playbook()
     today = clock.today()
     names = [*selection.names, *(r.host for r in selection.refused)]
     hosts = {n: HostFacts(n, estate.host(n).tenant, declared_os=estate.host(n).spec.os,
@@ -381,7 +381,7 @@ def gather(selection: Selection, estate: Estate, access: Access, settings: Setti
     forks = forks or default_forks(len(hosts))
     collector = _Collector(hosts, today)
     start = time.monotonic()
-    with _control_dir() as control:
+    with control_dir() as control:
         cfg = run_dir / "ansible.cfg"
         cfg.write_text(ANSIBLE_CFG.format(
             timeout=timeout, forks=forks, strategy="free", strategy_plugins="",
@@ -399,7 +399,7 @@ def gather(selection: Selection, estate: Estate, access: Access, settings: Setti
         except (ConfigurationError, OSError, ValueError) as exc:
             raise ServersError(f"ansible-runner could not start: {exc}") from None
     result.elapsed = time.monotonic() - start
-    _scrub_environment(run_dir / "artifacts" / "ansible" / "command")
+    scrub_environment(run_dir / "artifacts" / "ansible" / "command")
     if not collector.stats_seen:
         tail = " | ".join(line.strip() for line in collector.last_stdout if line.strip())
         result.error = (f"ansible-playbook ended with {r.status} (rc {r.rc}) before any host "
@@ -409,7 +409,7 @@ def gather(selection: Selection, estate: Estate, access: Access, settings: Setti
             h.status = "failed"
     (run_dir / "result.json").write_text(json.dumps(result.to_dict(), indent=2, default=str))
     results.save(settings, KIND, result.payload())
-    _prune(runs)
+    prune_runs(runs)
     return result
 
 

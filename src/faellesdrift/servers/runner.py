@@ -113,7 +113,7 @@ def playbooks_dir(settings: Settings) -> Path:
     return path
 
 
-def _ansible_playbook() -> str:
+def ansible_playbook() -> str:
     """ansible-playbook from this interpreter's environment (the venv), else from PATH."""
     local = Path(sys.executable).parent / "ansible-playbook"
     if local.exists():
@@ -131,7 +131,7 @@ def new_run_id(mode: Mode) -> str:
 
 
 @contextmanager
-def _control_dir() -> Iterator[Path]:
+def control_dir() -> Iterator[Path]:
     """A short directory for SSH control sockets (unix socket paths max out at 108 bytes);
     every master left in it is closed at the end, so no connection outlives the run."""
     path = Path(tempfile.mkdtemp(prefix="fd-cp-"))
@@ -148,7 +148,7 @@ def close_masters(directory: Path) -> None:
                        capture_output=True, timeout=10, check=False)
 
 
-def _scrub_environment(command_file: Path) -> None:
+def scrub_environment(command_file: Path) -> None:
     """ansible-runner records the whole environment next to the command; secrets in the
     environment (passphrases, tokens) must not stay in the state dir: keep Ansible's only."""
     try:
@@ -160,7 +160,7 @@ def _scrub_environment(command_file: Path) -> None:
     command_file.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
 
-def _prune(runs: Path, keep: int = KEEP_RUNS) -> None:
+def prune_runs(runs: Path, keep: int = KEEP_RUNS) -> None:
     old = sorted((p for p in runs.iterdir() if p.is_dir()), key=lambda p: p.name)[:-keep]
     for p in old:
         shutil.rmtree(p, ignore_errors=True)
@@ -178,7 +178,7 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
     from ansible_runner.exceptions import ConfigurationError
 
     project = playbooks_dir(settings)
-    binary = _ansible_playbook()
+    binary = ansible_playbook()
     run_id = new_run_id(mode)
     runs = settings.state_dir / "servers" / "runs"
     run_dir = runs / run_id
@@ -200,7 +200,7 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
     (run_dir / "inventory" / "hosts.json").write_text(json.dumps(inv, indent=2) + "\n")
     forks = forks or default_forks(len(selection.targets))
     start = time.monotonic()
-    with _control_dir() as control:
+    with control_dir() as control:
         cfg = run_dir / "ansible.cfg"
         cfg.write_text(ANSIBLE_CFG.format(
             timeout=timeout, forks=forks, strategy=strategy,
@@ -226,7 +226,7 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
     result.elapsed = time.monotonic() - start
     result.rc, result.status = r.rc, r.status
     result.task_seconds = dict(collector.task_seconds)
-    _scrub_environment(run_dir / "artifacts" / "ansible" / "command")
+    scrub_environment(run_dir / "artifacts" / "ansible" / "command")
     if not collector.stats_seen:
         tail = " | ".join(line.strip() for line in collector.last_stdout[-3:] if line.strip())
         result.error = (f"ansible-playbook ended with {r.status} (rc {r.rc}) before any host "
@@ -239,7 +239,7 @@ def run(selection: Selection, access: Access, settings: Settings, *, mode: Mode,
         plans.discard(settings)
     if mode == "apply":
         _audit(result, selection, settings, command or "servers apply")
-    _prune(runs)
+    prune_runs(runs)
     return result
 
 
