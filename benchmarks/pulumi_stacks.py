@@ -110,7 +110,7 @@ def settings_for(root: Path, state: Path) -> Settings:
     return Settings(root=root, state_dir=state, cache_dir=Settings.from_env(REPO).cache_dir)
 
 
-def fleet_run(op: engine.Op, settings: Settings, opts: FleetOptions) -> fleet.FleetResult:
+def fleet_run(op: engine.Op, settings: Settings, opts: FleetOptions) -> fleet.StacksResult:
     slugs = list(load_estate(settings.root).slugs)
     result = fleet.run_fleet(op, settings, slugs, opts, known=set(slugs))
     if not result.ok:

@@ -52,7 +52,7 @@ def test_apply_refreshes_by_default_and_plan_on_request(sample_root, tmp_path, m
 
     def run_fleet(op, settings, tenants, opts, **_kw):  # type: ignore[no-untyped-def]
         asked.append((op, opts.refresh))
-        return fleet.FleetResult(op, opts.environment, "file:///x", opts.parallel,
+        return fleet.StacksResult(op, opts.environment, "file:///x", opts.parallel,
                                  [fleet.StackRun(s, f"lab.{s}", "ok") for s in tenants])
 
     monkeypatch.setattr(fleet, "run_fleet", run_fleet)

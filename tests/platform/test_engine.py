@@ -21,7 +21,7 @@ from faellesdrift import audit, platform_outputs, results
 from faellesdrift.estate import load_estate
 from faellesdrift.platform import engine, fleet
 from faellesdrift.platform.engine import EngineRun, RunOptions
-from faellesdrift.platform.fleet import FleetOptions, FleetResult
+from faellesdrift.platform.fleet import FleetOptions, StacksResult
 from faellesdrift.settings import Settings
 from tests.conftest import REPO
 from tests.platform.conftest import add_exceptions, copy_project, edit, trim
@@ -38,12 +38,12 @@ def run(op: engine.Op, settings: Settings, opts: RunOptions) -> EngineRun:
 
 
 def fleet_run(op: engine.Op, settings: Settings, opts: FleetOptions,
-              tenants: tuple[str, ...] = ("odder", "samsoe")) -> FleetResult:
+              tenants: tuple[str, ...] = ("odder", "samsoe")) -> StacksResult:
     return fleet.run_fleet(op, settings, list(tenants), opts, known=TENANTS)
 
 
-def changes(result: EngineRun | FleetResult) -> dict[str, int]:
-    if isinstance(result, FleetResult):
+def changes(result: EngineRun | StacksResult) -> dict[str, int]:
+    if isinstance(result, StacksResult):
         return {r.scope: r.summary().changes for r in result.runs if r.summary().changes}
     return {slug: t.changes for slug, t in result.tenants.items() if t.changes}
 

@@ -70,7 +70,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 
 def run(monkeypatch, settings, fake: Engine, op: engine.Op = "up", tenants=("a", "b", "c", "d"),
-        **opts) -> fleet.FleetResult:
+        **opts) -> fleet.StacksResult:
     monkeypatch.setattr(engine, "run", fake.run)
     return fleet.run_fleet(op, settings, list(tenants), FleetOptions(**opts))
 

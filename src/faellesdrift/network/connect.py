@@ -37,7 +37,7 @@ class DeviceLogin:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class SshEndpoint:
     host: str
     port: int
 
@@ -119,23 +119,23 @@ def resolve_target(settings: NetworkSettings) -> str:
     return "lab" if lab is not None and lab.devices else "estate"
 
 
-def endpoints(settings: NetworkSettings, hosts: tuple[Host, ...]) -> tuple[str, dict[str, Endpoint]]:
+def endpoints(settings: NetworkSettings, hosts: tuple[Host, ...]) -> tuple[str, dict[str, SshEndpoint]]:
     target = resolve_target(settings)
     if target == "estate":
-        return target, {h.name: Endpoint(str(h.spec.address), 22) for h in hosts}
+        return target, {h.name: SshEndpoint(str(h.spec.address), 22) for h in hosts}
     served = lab_endpoints(settings)
     # a device the lab does not serve gets no endpoint: the runner records it as unreachable
-    return target, {h.name: served.get(h.name, Endpoint("", 0)) for h in hosts}
+    return target, {h.name: served.get(h.name, SshEndpoint("", 0)) for h in hosts}
 
 
-def lab_endpoints(settings: NetworkSettings) -> dict[str, Endpoint]:
+def lab_endpoints(settings: NetworkSettings) -> dict[str, SshEndpoint]:
     """Device name → the loopback endpoint the lab serves it on (the lab's access artefact)."""
     lab = _lab_access(settings)
     if lab is None or not lab.devices:
         raise NetworkError(
             f"target lab: no emulated devices in {settings.lab_dir} — run `faellesdrift lab up`"
             " first, or use --target estate")
-    return {name: Endpoint(e.host, e.port) for name, e in lab.devices.items()}
+    return {name: SshEndpoint(e.host, e.port) for name, e in lab.devices.items()}
 
 
 def _lab_access(settings: NetworkSettings) -> LabAccess | None:

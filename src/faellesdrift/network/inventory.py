@@ -34,7 +34,7 @@ from nornir.core.inventory import (
 
 from faellesdrift.estate import Estate, load_estate, tenant_group
 from faellesdrift.estate import Host as EstateHost
-from faellesdrift.network.connect import DeviceLogin, Endpoint
+from faellesdrift.network.connect import DeviceLogin, SshEndpoint
 from faellesdrift.network.filters import slug
 
 INVENTORY_DIR = "inventory"
@@ -160,7 +160,7 @@ def build(estate: Estate, root: Path, *, check: bool = False) -> BuildResult:
 
 
 def nornir_inventory(estate: Estate, hosts: tuple[EstateHost, ...],
-                     endpoints: dict[str, Endpoint], credentials: DeviceLogin | None,
+                     endpoints: dict[str, SshEndpoint], credentials: DeviceLogin | None,
                      extras: dict[str, Any] | None = None) -> Inventory:
     """The Nornir inventory of a run: selected devices, where to reach them, how to log in."""
     groups = Groups({name: Group(name=name, platform=g.get("platform"), data=g.get("data"))
@@ -168,7 +168,7 @@ def nornir_inventory(estate: Estate, hosts: tuple[EstateHost, ...],
     defaults = Defaults(connection_options={"netmiko": ConnectionOptions(extras=extras or {})})
     out = Hosts()
     for h in hosts:
-        ep = endpoints.get(h.name) or Endpoint(str(h.spec.address), 22)
+        ep = endpoints.get(h.name) or SshEndpoint(str(h.spec.address), 22)
         user, password, secret = credentials.for_host(h.name) if credentials else (None, None, "")
         entry = _host_entry(h)
         out[h.name] = Host(

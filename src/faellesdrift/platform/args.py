@@ -146,7 +146,7 @@ class PeerRule:
 
 
 @dataclass(frozen=True)
-class Endpoint:
+class ServiceEndpoint:
     service: str
     host: str
     port: int
@@ -166,7 +166,7 @@ class TenantEnvironmentArgs:
     segments: tuple[SegmentArgs, ...]
     servers: tuple[ServerArgs, ...]
     devices: tuple[DeviceArgs, ...]
-    shared_services: tuple[Endpoint, ...]
+    shared_services: tuple[ServiceEndpoint, ...]
     peers: tuple[PeerRule, ...] = ()
     retain_kept: bool = True  # kept resources also survive a deletion (retain_on_delete)
     reserved: tuple[str, ...] = field(default=())  # every host address (lab gateways avoid them)
@@ -182,8 +182,8 @@ class SharedServicesArgs:
     prefix: str
     ntp: tuple[str, ...]
     dns: tuple[str, ...]
-    syslog: Endpoint
-    tcp: tuple[Endpoint, ...]  # monitoring, backup, TACACS+ …
+    syslog: ServiceEndpoint
+    tcp: tuple[ServiceEndpoint, ...]  # monitoring, backup, TACACS+ …
 
     def tags(self) -> Tags:
         return Tags(SHARED_TENANT, "000", cost_center(self.community, "shared"), self.community,
@@ -257,11 +257,11 @@ def peers(estate: Estate, tenant: Tenant) -> tuple[PeerRule, ...]:
     return tuple(rules)
 
 
-def shared_endpoints(estate: Estate) -> tuple[Endpoint, ...]:
+def shared_endpoints(estate: Estate) -> tuple[ServiceEndpoint, ...]:
     s = estate.standards.shared_services
-    out = [Endpoint("ntp", str(a), 123, "udp") for a in s.ntp]
-    out += [Endpoint("dns", str(a), 53, "udp") for a in s.dns]
-    out += [Endpoint(name, str(e.host), e.port, e.protocol)
+    out = [ServiceEndpoint("ntp", str(a), 123, "udp") for a in s.ntp]
+    out += [ServiceEndpoint("dns", str(a), 53, "udp") for a in s.dns]
+    out += [ServiceEndpoint(name, str(e.host), e.port, e.protocol)
             for name, e in (("syslog", s.syslog), ("monitoring", s.monitoring),
                             ("backup", s.backup))]
     return tuple(out)
@@ -272,8 +272,8 @@ def shared_services_args(estate: Estate) -> SharedServicesArgs:
     return SharedServicesArgs(
         community=estate.standards.community, prefix=str(s.prefix),
         ntp=tuple(str(a) for a in s.ntp), dns=tuple(str(a) for a in s.dns),
-        syslog=Endpoint("syslog", str(s.syslog.host), s.syslog.port, s.syslog.protocol),
-        tcp=tuple(Endpoint(n, str(e.host), e.port, e.protocol)
+        syslog=ServiceEndpoint("syslog", str(s.syslog.host), s.syslog.port, s.syslog.protocol),
+        tcp=tuple(ServiceEndpoint(n, str(e.host), e.port, e.protocol)
                   for n, e in (("monitoring", s.monitoring), ("backup", s.backup))))
 
 

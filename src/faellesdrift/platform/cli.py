@@ -26,7 +26,7 @@ from faellesdrift.commandline import RootOpt, open_estate
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.platform import engine, fleet
 from faellesdrift.platform.args import SHARED_TENANT
-from faellesdrift.platform.fleet import FleetOptions, FleetResult
+from faellesdrift.platform.fleet import FleetOptions, StacksResult
 from faellesdrift.settings import Settings
 from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print_json, styled, table
 
@@ -74,7 +74,7 @@ def _prepare(root: Path | None, tenant: list[str] | None
 
 
 def _run(op: engine.Op, settings: Settings, tenants: list[str], opts: FleetOptions,
-         known: set[str], quiet: bool) -> FleetResult:
+         known: set[str], quiet: bool) -> StacksResult:
     started = time.monotonic()
     label = {"preview": "plan", "up": "apply", "destroy": "destroy", "drift": "drift"}[op]
     try:
@@ -104,7 +104,7 @@ def _changes(s: engine.TenantSummary) -> str:
     return " ".join(parts) or "none"
 
 
-def print_fleet(result: FleetResult, title: str) -> None:
+def print_fleet(result: StacksResult, title: str) -> None:
     """The per-stack table, exemptions, violations and errors, and one verdict line."""
     rows = []
     for r in result.runs:

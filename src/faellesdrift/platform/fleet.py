@@ -96,7 +96,7 @@ class StackRun:
 
 
 @dataclass
-class FleetResult:
+class StacksResult:
     op: str
     environment: str
     backend: str
@@ -209,7 +209,7 @@ def ensure_shared(settings: Settings, opts: FleetOptions) -> None:
 
 def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOptions, *,
               known: set[str] | None = None,
-              progress: StackProgress | None = None) -> FleetResult:
+              progress: StackProgress | None = None) -> StacksResult:
     """The shared stack and the tenants' stacks, in order, ``opts.parallel`` tenants at once.
 
     Raises PlatformError/PulumiMissing only when nothing can start (no CLI, no project).
@@ -218,7 +218,7 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
         raise engine.PlatformError(f"--parallel {opts.parallel}: use 1 or more")
     engine.find_cli(settings)  # a missing CLI is one error, not one per tenant
     known = set(known if known is not None else tenants)
-    result = FleetResult(op, opts.environment,
+    result = StacksResult(op, opts.environment,
                          engine.redact(engine.backend_url(settings, opts.backend)), opts.parallel)
     started = time.monotonic()
     with _policy_pack(op, settings, opts, len(tenants) + opts.shared) as port:
@@ -229,7 +229,7 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
 
 def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOptions,
                known: set[str], progress: StackProgress | None, port: str | None,
-               result: FleetResult) -> None:
+               result: StacksResult) -> None:
     def shared() -> StackRun:
         return run_stack(op, settings, opts, SHARED_TENANT, known=known, progress=progress,
                          policy_port=port)

@@ -77,7 +77,7 @@ class Gap:
 
 
 @dataclass(frozen=True)
-class Effective:
+class ScopeToday:
     """Who runs a service class today: ``shared`` only once the municipality has gone live."""
 
     mode: Literal["shared", "local", "planned"]
@@ -90,11 +90,11 @@ class Effective:
         return self.declared == "shared" and self.mode == "planned"
 
 
-def effective(t: Tenant, service: str, today: date) -> Effective:
+def effective(t: Tenant, service: str, today: date) -> ScopeToday:
     entry: ScopeEntry = getattr(t.scope, service)
     if entry.mode == "shared" and today < t.onboarding.target:
-        return Effective("planned", t.onboarding.target, "shared", entry.security_control)
-    return Effective(entry.mode, entry.from_, entry.mode, entry.security_control)
+        return ScopeToday("planned", t.onboarding.target, "shared", entry.security_control)
+    return ScopeToday(entry.mode, entry.from_, entry.mode, entry.security_control)
 
 
 def _inventory(t: Tenant, service: str) -> AssetCount | None:
