@@ -10,7 +10,7 @@ import pulumi
 from faellesdrift.errors import FaellesdriftError
 from faellesdrift.platform.args import shared_services_args
 from faellesdrift.platform.program import Program, StackConfig, metering
-from faellesdrift.platform.shared_services import SharedServices
+from faellesdrift.platform.shared_services import SharedServicesComponent
 from faellesdrift.platform.tenant_environment import TenantEnvironment
 
 config = pulumi.Config("faellesdrift")
@@ -21,7 +21,8 @@ try:
     after: list[pulumi.Resource] = []
     shared = None
     if program.has_shared:
-        shared = SharedServices("shared", shared_services_args(program.estate), program.providers)
+        shared = SharedServicesComponent("shared", shared_services_args(program.estate),
+                                         program.providers)
         after.append(shared.segment)
     elif program.config.shared_stack:
         reference = pulumi.StackReference(program.config.shared_stack)

@@ -15,7 +15,7 @@ from faellesdrift.platform.errors import PulumiMissing
 from faellesdrift.platform.fleet import FleetOptions
 from faellesdrift.platform.policies import ResourceView
 from faellesdrift.platform.providers import for_target
-from faellesdrift.platform.shared_services import SharedServices
+from faellesdrift.platform.shared_services import SharedServicesComponent
 from faellesdrift.platform.tenant_environment import TenantEnvironment
 from faellesdrift.settings import Settings
 from tests.conftest import REPO, TODAY
@@ -107,7 +107,7 @@ def build_views(estate: Estate, tenants: tuple[str, ...] | None = None) -> list[
     @pulumi.runtime.test
     def program():
         providers = for_target("record")
-        shared = SharedServices("shared", shared_services_args(estate), providers)
+        shared = SharedServicesComponent("shared", shared_services_args(estate), providers)
         made.append(shared.segment)
         envs = [TenantEnvironment(s, tenant_args(estate, s), providers, after=[shared.segment])
                 for s in (tenants or estate.slugs)]

@@ -1,4 +1,4 @@
-"""SharedServices: the community's shared-services segment, as one Pulumi component.
+"""SharedServicesComponent: the community's shared-services segment, as one Pulumi component.
 
 Every tenant may reach it (NTP, DNS, SIEM, monitoring, backup); in stack `lab`
 it is the lab's shared segment with its emulated services, so lab servers find
@@ -19,7 +19,7 @@ from faellesdrift.platform.providers.resources import SharedSegment
 TYPE = "faellesdrift:tenancy:SharedServices"
 
 
-class SharedServices(pulumi.ComponentResource):
+class SharedServicesComponent(pulumi.ComponentResource):
     outputs: pulumi.Output[dict[str, Any]]
 
     def __init__(self, name: str, args: SharedServicesArgs, providers: Providers,
