@@ -132,3 +132,14 @@ def test_no_module_names_another_adapters_files():
             wrong += [f"{path.relative_to(SRC)} names {owner}'s {name!r}" for name in names
                       if any(name in c for c in constants if " " not in c)]  # not in prose
     assert wrong == []
+
+
+def test_one_name_per_type():
+    """A class name means one thing across the package (readers search by name)."""
+    where: dict[str, list[str]] = {}
+    for path in sorted(SRC.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:
+            if isinstance(node, ast.ClassDef):
+                where.setdefault(node.name, []).append(str(path.relative_to(SRC)))
+    assert {n: p for n, p in where.items() if len(p) > 1} == {}
