@@ -6,9 +6,9 @@ import re
 import typing
 from datetime import date
 
+from faellesdrift import lifecycle
 from faellesdrift.estate import load_estate
 from faellesdrift.model import OperatingSystem
-from faellesdrift.reports import lifecycle
 from faellesdrift.reports.site import build_site
 from tests.conftest import TODAY
 

@@ -1,25 +1,13 @@
-"""End of life of the server operating systems the tenant model accepts, as dated data.
-
-The table itself is in the core (``faellesdrift.lifecycle``); each row names the
-vendor's own lifecycle page it comes from. Two dates matter to a
-municipality: when full support ends (after it: security fixes only) and when
-security updates end (after it: end of life — the server can no longer be
-patched). Debian's second date is its LTS end, Ubuntu's the end of standard
-security maintenance (ESM needs an Ubuntu Pro subscription), Red Hat's the end of
-maintenance support, Microsoft's the end of extended support. A test pins that
-every operating system of the model has a row.
-"""
+"""End of life per server for the report: each server's OS dated by the core's lifecycle
+table (``faellesdrift.lifecycle``, where the sources and the two dates are explained)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
 
-from faellesdrift.lifecycle import LIFECYCLE, WARN_DAYS, Lifecycle, status_of
+from faellesdrift.lifecycle import LIFECYCLE, Lifecycle, status_of
 from faellesdrift.reports.i18n import N_
-
-__all__ = ["LIFECYCLE", "STATUS", "WARN_DAYS", "Lifecycle", "ServerLife", "counts", "servers",
-           "status_of"]
 
 #: status → (label, badge colour)
 STATUS = {
