@@ -43,7 +43,7 @@ ADAPTERS: dict[str, Lazy] = {  # in the order of the data flow
     "network": Lazy("faellesdrift.network.cli:network_app",
                     "Network devices: backup, intended config, compliance, remediation."),
     "servers": Lazy("faellesdrift.servers.cli:servers_app",
-                    "Servers: the baseline with Ansible (plan, apply)."),
+                    "Servers: the baseline with Ansible (plan, apply), patch state (facts)."),
     "verify": Lazy("faellesdrift.servers.cli:verify_cmd",
                    "Verify the servers with testinfra against their effective values."),
     "meter": Lazy("faellesdrift.metering.cli:meter_app",

@@ -42,7 +42,8 @@ from faellesdrift.ui import Output, OutputOpt, console, err_console, fail, print
 
 servers_app = typer.Typer(
     help="Server baseline (time, logging, SSH, admin accounts, monitoring, banner) "
-         "with Ansible: plan shows the drift, apply fixes it.",
+         "with Ansible: plan shows the drift, apply fixes it; facts reads each server's "
+         "patch state and end of life.",
     no_args_is_help=True)
 
 TenantOpt = Annotated[list[str] | None, typer.Option(
