@@ -168,36 +168,20 @@ def part_plan_one(work: Path, root: Path, label: str, parallel: int) -> float:
     return median
 
 
-def part_apply_record(work: Path, root: Path, parallel: int) -> tuple[float, float]:
-    """Apply of every sample tenant, record target (the engine alone, no lab): the single
-    stack vs the per-tenant stacks, each from an empty state."""
+def apply_side_by_side(work: Path, root: Path, parallel: int, name: str,
+                       label: str) -> tuple[float, float]:
+    """Apply of every tenant of ``root`` (record target: the engine alone, no lab) from an
+    empty state: the single stack vs the per-tenant stacks."""
     t = time.monotonic()
-    n = single_run("up", settings_for(root, work / "state-apply-single"),
-                   project(work / "project-apply-single"), "bench").totals["create"]
+    n = single_run("up", settings_for(root, work / f"state-{name}-single"),
+                   project(work / f"project-{name}-single"), "bench").totals["create"]
     single = time.monotonic() - t
     t = time.monotonic()
-    fleet_run("up", settings_for(root, work / "state-apply-fleet"),
-              FleetOptions(environment="bench", project_dir=project(work / "project-apply-fleet"),
+    fleet_run("up", settings_for(root, work / f"state-{name}-fleet"),
+              FleetOptions(environment="bench", project_dir=project(work / f"project-{name}-fleet"),
                            parallel=parallel))
     per_tenant = time.monotonic() - t
-    say(f"  record target, {n} resources: single stack {single:.1f} s, per-tenant stacks "
-        f"--parallel {parallel} {per_tenant:.1f} s ({single / per_tenant:.2f}x)")
-    return single, per_tenant
-
-
-def part_apply_big(work: Path, big: Path, parallel: int) -> tuple[float, float]:
-    """Apply of the synthetic company (record target) from an empty state: the single stack
-    vs the per-tenant stacks, side by side."""
-    t = time.monotonic()
-    n = single_run("up", settings_for(big, work / "state-big-single"),
-                   project(work / "project-big-single"), "bench").totals["create"]
-    single = time.monotonic() - t
-    t = time.monotonic()
-    fleet_run("up", settings_for(big, work / "state-big-fleet"),
-              FleetOptions(environment="bench", project_dir=project(work / "project-big-fleet"),
-                           parallel=parallel))
-    per_tenant = time.monotonic() - t
-    say(f"  synthetic company, record target, {n} resources: single stack {single:.1f} s, "
+    say(f"  {label}, record target, {n} resources: single stack {single:.1f} s, "
         f"per-tenant stacks --parallel {parallel} {per_tenant:.1f} s "
         f"({single / per_tenant:.2f}x)")
     return single, per_tenant
@@ -287,11 +271,11 @@ def main() -> int:
                                                     args.parallel)
 
         say("3. apply of every sample tenant: single stack vs per-tenant stacks (target >= 2x)")
-        figures["record_single"], figures["record_per-tenant"] = part_apply_record(
-            work, sample(work / "sample-apply"), args.parallel)
+        figures["record_single"], figures["record_per-tenant"] = apply_side_by_side(
+            work, sample(work / "sample-apply"), args.parallel, "apply", "sample")
         if args.big_apply:
-            figures["big_single"], figures["big_per-tenant"] = part_apply_big(
-                work, big, args.parallel)
+            figures["big_single"], figures["big_per-tenant"] = apply_side_by_side(
+                work, big, args.parallel, "big", "synthetic company")
         if not args.skip_lab:
             figures["lab_single"], figures["lab_per-tenant"] = part_apply_lab(
                 work, args.parallel, args.lab_repeat)

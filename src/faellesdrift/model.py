@@ -388,13 +388,11 @@ class Quota(Strict):
         """(used, allowed) per resource for these servers: objects with the FIELDS as
         attributes, or mappings (a placement's properties)."""
         items = list(placed)
-        used: dict[str, float] = {}
-        for field in self.FIELDS:
-            if items and isinstance(items[0], Mapping):
-                values = (item.get(field) for item in items)
-                used[field] = sum(v for v in values if isinstance(v, (int, float)))
-            else:
-                used[field] = sum(map(attrgetter(field), items))
+        if items and isinstance(items[0], Mapping):
+            used = {f: sum(v for item in items if isinstance(v := item.get(f), (int, float)))
+                    for f in self.FIELDS}
+        else:
+            used = {f: sum(map(attrgetter(f), items)) for f in self.FIELDS}
         return {f: (int(u) if u == int(u) else u, getattr(self, f)) for f, u in used.items()}
 
     def over(self, placed: Iterable[Any]) -> list[tuple[str, float, int]]:

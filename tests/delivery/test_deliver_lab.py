@@ -24,9 +24,9 @@ import pytest
 from junitparser import JUnitXml
 
 from faellesdrift import audit
-from faellesdrift.lab import LabError, LabPaths, cache_dir, preflight
 from tests.delivery.conftest import NEW_SERVER, NTP_DEVICE, edit, make_history
 from tests.delivery.test_junit import check_shape
+from tests.lab_paths import lab_paths_or_fail
 
 pytestmark = [pytest.mark.lab, pytest.mark.pulumi]
 
@@ -47,11 +47,7 @@ def _run(env: dict[str, str], cwd: Path, *argv: str, timeout: float = 1500
 
 def test_deliver_applies_the_change_and_verifies_it(tmp_path: Path) -> None:
     state = tmp_path / "state"
-    try:
-        preflight(LabPaths(root=state / "lab", cache=cache_dir() / "lab"))
-    except LabError as exc:
-        pytest.fail(f"the deliver lab test needs this machine to run the lab: {exc}",
-                    pytrace=False)
+    lab_paths_or_fail(state, "the deliver lab test needs")
     history = make_history(tmp_path / "community", extra=PROJECT)
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PULUMI_BACKEND", "PULUMI_CONFIG", "FAELLESDRIFT_"))}

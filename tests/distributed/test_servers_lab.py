@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from faellesdrift import audit
 from faellesdrift.estate import load_estate
-from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir, preflight
+from faellesdrift.lab import Lab, LabError, LabSettings
 from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.lab_access import require_lab_access
 from faellesdrift.servers.access import Access
@@ -33,6 +33,7 @@ from faellesdrift.servers.hostvars import select
 from faellesdrift.settings import Settings
 from tests.conftest import REPO, TODAY
 from tests.distributed.conftest import Workers
+from tests.lab_paths import lab_paths_or_fail
 
 pytestmark = [pytest.mark.lab, pytest.mark.redis]
 
@@ -44,11 +45,7 @@ SETTINGS = LabSettings(prefix="fddst", device_ports=(48450, 48499),
 @pytest.fixture(scope="module")
 def lab_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     state = tmp_path_factory.mktemp("dist-servers")
-    paths = LabPaths(root=state / "lab", cache=cache_dir() / "lab")
-    try:
-        preflight(paths)
-    except LabError as exc:
-        pytest.fail(f"these tests need this machine to run the lab: {exc}", pytrace=False)
+    paths = lab_paths_or_fail(state, "these tests need")
     full = plan_from_estate(load_estate(REPO, TODAY), tenants=list(SERVERS))
     plan = replace(full, tenants=tuple(replace(t, devices=(), servers=tuple(
         s for s in t.servers if s.name in SERVERS[t.slug])) for t in full.tenants))

@@ -24,9 +24,10 @@ from typer.testing import CliRunner
 
 from faellesdrift.cli import app
 from faellesdrift.estate import load_estate, validate
-from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir, preflight
+from faellesdrift.lab import Lab, LabError, LabSettings, cache_dir
 from faellesdrift.lab.plan import plan_from_estate
 from tests.conftest import REPO, TODAY
+from tests.lab_paths import lab_paths_or_fail
 
 pytestmark = pytest.mark.lab
 
@@ -65,12 +66,7 @@ def lab_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     shutil.copy(REPO / "community.yaml", root / "community.yaml")
     shutil.copytree(REPO / "tenants", root / "tenants")
     _edited(root)
-    paths = LabPaths(root=state / "lab", cache=cache_dir() / "lab")
-    try:
-        preflight(paths)
-    except LabError as exc:
-        pytest.fail(f"the discovery lab test needs this machine to run the lab: {exc}",
-                    pytrace=False)
+    paths = lab_paths_or_fail(state, "the discovery lab test needs")
     lab = Lab(paths, SETTINGS)
     lock = cache_dir() / "lab" / f"tests-{SETTINGS.prefix}.lock"
     lock.parent.mkdir(parents=True, exist_ok=True)

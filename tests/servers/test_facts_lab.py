@@ -30,10 +30,7 @@ from faellesdrift.estate import load_estate
 from faellesdrift.lab import (
     Lab,
     LabError,
-    LabPaths,
     LabSettings,
-    cache_dir,
-    preflight,
     security_repo,
     server_drift,
 )
@@ -42,6 +39,7 @@ from faellesdrift.reports.site import build_site
 from faellesdrift.servers.cli import servers_app
 from faellesdrift.settings import Settings
 from tests.conftest import REPO, TODAY
+from tests.lab_paths import lab_paths_or_fail
 
 pytestmark = pytest.mark.lab
 
@@ -67,12 +65,7 @@ def _plan():
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     state = tmp_path_factory.mktemp("facts-lab")
-    paths = LabPaths(root=state / "lab", cache=cache_dir() / "lab")
-    try:
-        preflight(paths)
-    except LabError as exc:
-        pytest.fail(f"the facts lab test needs this machine to run the lab: {exc}",
-                    pytrace=False)
+    paths = lab_paths_or_fail(state, "the facts lab test needs")
     plan = _plan()
     by_drift = {s.deviations: s.name for s in plan.servers}
     assert set(by_drift) == {(server_drift.SECURITY_UPDATE,), (server_drift.REBOOT_REQUIRED,),

@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 
 from faellesdrift import audit
 from faellesdrift.estate import load_estate
-from faellesdrift.lab import Lab, LabError, LabPaths, LabSettings, cache_dir, preflight
+from faellesdrift.lab import Lab, LabError, LabSettings, cache_dir
 from faellesdrift.lab.plan import plan_from_estate
 from faellesdrift.servers.access import Access
 from faellesdrift.servers.cli import servers_app, verify_cmd
@@ -39,6 +39,7 @@ from faellesdrift.servers.hostvars import select
 from faellesdrift.servers.runner import run
 from faellesdrift.settings import Settings
 from tests.conftest import REPO, TODAY, expiry_of
+from tests.lab_paths import lab_paths_or_fail
 
 pytestmark = pytest.mark.lab
 
@@ -67,12 +68,7 @@ def _plan():
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
     state = tmp_path_factory.mktemp("servers-lab")
-    paths = LabPaths(root=state / "lab", cache=cache_dir() / "lab")
-    try:
-        preflight(paths)
-    except LabError as exc:
-        pytest.fail(f"the server lab tests need this machine to run the lab: {exc}",
-                    pytrace=False)
+    paths = lab_paths_or_fail(state, "the server lab tests need")
     the_lab = Lab(paths, SETTINGS)
     with one_session_at_a_time(), pytest.MonkeyPatch.context() as mp:
         the_lab.down()  # what a crashed earlier session with this prefix may have left
