@@ -10,6 +10,7 @@ the tests fail and say how to get it.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from dataclasses import replace
@@ -144,6 +145,34 @@ AccessPolicy("odder/access", p.access, {
     "default": "deny",
     "peers": [{"host": "odd-file01", "peer": "samsoe", "exception": None}]})
 '''
+
+
+def test_the_cli_running_the_projects_program_agrees_with_inline_runs(world):
+    """`faellesdrift apply` runs the platform program inline; plain `pulumi` in a stack's
+    workspace runs stacks/__main__.py through the language host (as the README and
+    Pulumi.yaml tell engineers). Each finds nothing to change in what the other applied, so
+    states made either way (or before inline runs) stay as they are."""
+    settings, opts = world
+    assert engine.runs_inline(opts.project_dir)
+    assert fleet_run("up", settings, opts, tenants=("odder",)).ok  # shared + odder, inline
+    env = {**os.environ, **engine.environment(settings, engine.find_cli(settings), "ci",
+                                              engine.backend_url(settings))}
+
+    def pulumi(*args: str, stack: str) -> None:
+        done = subprocess.run(["pulumi", *args, "--stack", stack, "--non-interactive",
+                               "--color", "never"], cwd=engine.workspace_dir(settings, stack),
+                              env=env, capture_output=True, text=True, timeout=300,
+                              check=False)
+        assert done.returncode == 0, (args, done.stdout[-2000:], done.stderr[-2000:])
+
+    pulumi("preview", "--expect-no-changes", stack="ci.odder")
+    engine.prepare_workspace(settings, opts.project_dir, RunOptions(
+        stack="ci", scope="samsoe", shared_stack=fleet.shared_reference(settings, opts)))
+    pulumi("stack", "init", "--secrets-provider", "passphrase", stack="ci.samsoe")
+    pulumi("up", "--yes", "--skip-preview", stack="ci.samsoe")
+    again = fleet_run("preview", settings, replace(opts, shared=False), tenants=("samsoe",))
+    assert again.ok and changes(again) == {}, again.to_dict()
+    assert again.run("samsoe").summary().same > 0
 
 
 def test_policy_violation_blocks_up(world, tmp_path):

@@ -42,10 +42,13 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from faellesdrift import audit, platform_outputs, results
+from faellesdrift.estate import Estate
+from faellesdrift.platform import command
 from faellesdrift.platform.args import SHARED_TENANT
 from faellesdrift.platform.errors import PlatformError, PulumiMissing
 from faellesdrift.platform.pack_server import PORT_ENV
 from faellesdrift.platform.policies import EXEMPTED
+from faellesdrift.platform.program import define
 from faellesdrift.platform.shared_services import TYPE as SHARED_TYPE
 from faellesdrift.platform.tenant_environment import TYPE as TENANT_TYPE
 from faellesdrift.settings import Settings
@@ -61,6 +64,8 @@ INSTALL_HINT = ('build or find it with `export PATH="$(scripts/install-pulumi.sh
 COMMUNITY = "community"  # bucket for the stack, providers and shared services
 ALL = "all"  # the scope of a single-layout stack: the whole community
 _COUNTED = ("create", "update", "replace", "delete", "same")
+PLATFORM_PROGRAM = "from faellesdrift.platform.program import define"
+SECRET = "[secret]"  # how the event log shows a secret output
 LOCKED = "the stack is currently locked"  # what Pulumi's file/S3/PostgreSQL backends say
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -225,8 +230,8 @@ def workspace_dir(settings: Settings, stack_name: str) -> Path:
 def prepare_workspace(settings: Settings, project: Path, opts: RunOptions) -> Path:
     """A directory of the stack's own: Pulumi.yaml (the project's, its ``main`` pointing back
     to the program) and Pulumi.<env>.<scope>.yaml (the environment's configuration, the
-    stack's scope and shared stack, the environment's encryption salt or the one the stack
-    was created with). Parallel runs never share a workspace file."""
+    stack's scope and shared stack, the environment's encryption salt, else the one the stack
+    was created with, else the shared stack's). Parallel runs never share a workspace file."""
     import yaml
 
     work = workspace_dir(settings, opts.stack_name)
@@ -249,11 +254,29 @@ def prepare_workspace(settings: Settings, project: Path, opts: RunOptions) -> Pa
     if opts.shared_stack:
         config["faellesdrift:sharedStack"] = opts.shared_stack
     out: dict[str, Any] = {"config": config}
-    salt = env_config.get("encryptionsalt") or current.get("encryptionsalt")
+    salt = env_config.get("encryptionsalt") or current.get("encryptionsalt") or \
+        _shared_salt(settings, opts)
     if salt:
         out["encryptionsalt"] = salt
     _write_if_changed(stack_file, yaml.safe_dump(out, sort_keys=True))
     return work
+
+
+def _shared_salt(settings: Settings, opts: RunOptions) -> str | None:
+    """A tenant stack's encryption salt: the shared stack's, so that the passphrase key is
+    derived once per run of the stack (the CLI derives it again for the StackReference to
+    the shared stack unless the salt is the same). An environment's stacks share one
+    passphrase either way."""
+    import yaml
+
+    if opts.scope in (None, SHARED_TENANT):
+        return None
+    name = f"{opts.stack}.{SHARED_TENANT}"
+    path = workspace_dir(settings, name) / f"Pulumi.{name}.yaml"
+    try:
+        return (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("encryptionsalt")
+    except (OSError, yaml.YAMLError):
+        return None
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -273,7 +296,9 @@ def pulumi_command(cli: Path) -> Any:
     return auto.PulumiCommand(root=str(cli.parent))
 
 
-def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], Path]:
+def _workspace(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], Path]:
+    """The stack's workspace, the CLI's environment and the project directory. Nothing is
+    selected: every command names its stack (``--stack``)."""
     from pulumi import automation as auto
 
     if not _STACK_NAME.match(opts.stack_name) or (opts.scope and "." in opts.stack):
@@ -283,25 +308,37 @@ def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], P
         raise PlatformError(f"no Pulumi.yaml in {project}: run inside the repository (the "
                             "Pulumi project is at its root)")
     cli = find_cli(settings)
-    backend = backend_url(settings, opts.backend)
-    env = environment(settings, cli, opts.environment, backend)
+    env = environment(settings, cli, opts.environment, backend_url(settings, opts.backend))
     env[PORT_ENV] = opts.policy_port or ""  # empty: the launcher starts a pack of its own
     work = prepare_workspace(settings, project, opts) if opts.scope else project
-    command = pulumi_command(cli)
+    workspace = auto.LocalWorkspace(work_dir=str(work), pulumi_command=pulumi_command(cli),
+                                    env_vars=env, secrets_provider="passphrase")
+    return workspace, env, project
+
+
+def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], Path]:
+    """The stack (created when the backend has none), the CLI's environment and the project
+    directory."""
+    from pulumi import automation as auto
+
+    workspace, env, project = _workspace(settings, opts)
     try:
-        stack = auto.create_or_select_stack(
-            stack_name=opts.stack_name, work_dir=str(work),
-            opts=auto.LocalWorkspaceOptions(pulumi_command=command, env_vars=env,
-                                            secrets_provider="passphrase"))
+        stack = auto.Stack.create_or_select(opts.stack_name, workspace)
     except auto.errors.CommandError as exc:
-        message = _first_error(str(exc))
-        if "incorrect passphrase" in message:
-            message += (f" (the encryptionsalt in Pulumi.{opts.stack}.yaml or in "
-                        f"{work / f'Pulumi.{opts.stack_name}.yaml'} was made with another "
-                        "passphrase than $PULUMI_CONFIG_PASSPHRASE(_FILE) or "
-                        f"{settings.state_dir / 'pulumi' / 'passphrase'}; use that one)")
-        raise PlatformError(f"stack {opts.stack_name} on {redact(backend)}: {message}") from None
+        raise _stack_error(settings, opts, workspace, exc) from None
     return stack, env, project
+
+
+def _stack_error(settings: Settings, opts: RunOptions, workspace: Any,
+                 exc: Exception) -> PlatformError:
+    message = _first_error(str(exc))
+    if "incorrect passphrase" in message:
+        message += (f" (the encryptionsalt in Pulumi.{opts.stack}.yaml or in "
+                    f"{Path(workspace.work_dir) / f'Pulumi.{opts.stack_name}.yaml'} was made "
+                    "with another passphrase than $PULUMI_CONFIG_PASSPHRASE(_FILE) or "
+                    f"{settings.state_dir / 'pulumi' / 'passphrase'}; use that one)")
+    backend = workspace.env_vars["PULUMI_BACKEND_URL"]
+    return PlatformError(f"stack {opts.stack_name} on {redact(backend)}: {message}")
 
 
 def pack_launcher(project_dir: Path) -> Path:
@@ -339,11 +376,13 @@ def tenant_of(urn: str | None, known: set[str] | None = None) -> str:
 
 
 class _Events:
-    """Turns engine events into the run's per-tenant summary."""
+    """Turns engine events into the run's per-tenant summary, and keeps the stack's outputs
+    (the Stack resource's outputs event; secrets as None)."""
 
     def __init__(self, result: EngineRun, known: set[str], progress: Progress | None) -> None:
         self.result, self.known, self.progress = result, known, progress
         self.steps = 0
+        self.outputs: dict[str, Any] | None = None
 
     def __call__(self, event: Any) -> None:
         if event.resource_pre_event is not None:
@@ -354,8 +393,12 @@ class _Events:
             meta = event.res_op_failed_event.metadata
             self.result.tenant(tenant_of(meta.urn, self.known)).failed.append(
                 f"{meta.urn.rpartition('::')[2]}: {meta.op.value} failed")
-        elif event.res_outputs_event is not None and self.result.op == "drift":
-            self._drift(event.res_outputs_event.metadata)
+        elif event.res_outputs_event is not None:
+            meta = event.res_outputs_event.metadata
+            if self.result.op == "drift":
+                self._drift(meta)
+            elif meta.type == "pulumi:pulumi:Stack" and meta.new is not None:
+                self.outputs = _plain_outputs(meta.new.outputs or {})
         elif event.diagnostic_event is not None:
             d = event.diagnostic_event
             message = _clean(d.message)
@@ -411,6 +454,10 @@ class _Events:
             self.result.tenant(slug).violations.append(f"{p.policy_name}: {message}")
 
 
+def _plain_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if v == SECRET else v) for k, v in outputs.items()}
+
+
 def locked_by(text: str) -> str | None:
     """Who holds the stack's lock, from the CLI's "currently locked" error; None otherwise."""
     if LOCKED not in text:
@@ -436,39 +483,27 @@ def _first_error(text: str) -> str:
 
 
 def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str] | None = None,
-        progress: Progress | None = None) -> EngineRun:
-    """One preview, up or destroy; failures are in the result (ok False, error), not raised.
+        progress: Progress | None = None, estate: Estate | None = None) -> EngineRun:
+    """One preview, up, destroy or drift; failures are in the result (ok False, error), not
+    raised. The platform program runs inline in this process (command.py, runs_inline);
+    ``estate``, when given, is the community it declares (runs side by side share one).
 
     Raises PlatformError/PulumiMissing only when the run cannot start.
     """
     from pulumi import automation as auto
 
-    stack, env, project_dir = _stack(settings, opts)
-    backend = env["PULUMI_BACKEND_URL"]
-    result = EngineRun(op=op, stack=opts.stack_name, backend=redact(backend))
+    workspace, env, project_dir = _workspace(settings, opts)
+    result = EngineRun(op=op, stack=opts.stack_name, backend=redact(env["PULUMI_BACKEND_URL"]))
     events = _Events(result, set(known_tenants or ()), progress)
-    project = stack.workspace.project_settings().name
-    kwargs: dict[str, Any] = {"on_event": events, "color": "never"}
-    if opts.tenants and not opts.scope:
-        kwargs["target"] = targets(project, opts.stack, opts.tenants)
-    if op in ("preview", "up") and opts.policy:
-        kwargs["policy_packs"] = [str(pack_launcher(project_dir))]
-    if op in ("preview", "up") and opts.refresh:
-        kwargs["refresh"] = True  # an object changed by hand is seen and put right
+    args = _arguments(op, opts, workspace, project_dir)
+    program = functools.partial(define, settings, estate) if runs_inline(project_dir) else None
     started = time.monotonic()
     deadline = started + max(0.0, opts.lock_wait)
-    outputs: Any = None
     while True:
         try:
-            if op == "preview":
-                stack.preview(**kwargs)
-            elif op == "drift":
-                stack.preview_refresh(**kwargs)
-            elif op == "up":
-                outputs = stack.up(**kwargs).outputs  # read once by the Automation API
-            else:
-                _unprotect(stack, env, opts)
-                stack.destroy(**kwargs)
+            if op == "destroy":
+                _unprotect(settings, opts, workspace, env)
+            command.run(workspace, opts.stack_name, args, events, program)
             result.ok = True
         except auto.errors.CommandError as exc:
             lock = locked_by(str(exc))
@@ -477,27 +512,17 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
                 result.tenants.clear()
                 result.violations.clear()
                 result.exempted.clear()
+                events.outputs = None
                 time.sleep(random.uniform(0.5, 2.0))
                 continue
-            failed = [f"{slug}: {line}" for slug, t in sorted(result.tenants.items())
-                      for line in t.failed]
-            if lock is not None:
-                result.error = (f"stack {opts.stack_name} is locked by another run ({lock}); "
-                                "wait for it to end (--lock-wait SECONDS waits) or, if that "
-                                f"run died, `pulumi cancel -s {opts.stack_name}`")
-            elif result.violations:
-                result.error = (f"{len(result.violations)} mandatory policy violation(s) "
-                                f"blocked the {op}")
-            elif failed:
-                result.error = f"{len(failed)} resource error(s); first: {failed[0]}"
-            else:
-                result.error = _first_error(str(exc))
+            result.error = _failure(op, opts, result, exc, lock)
         break
     result.seconds = time.monotonic() - started
     if op in ("up", "destroy"):
-        if outputs is None:  # a destroy, or an up that failed half-way: read them
-            outputs = stack.outputs()
-        result.outputs = {k: (None if v.secret else v.value) for k, v in outputs.items()}
+        outputs = events.outputs
+        if outputs is None or op == "destroy":  # a destroy, or an up that failed half-way
+            outputs = _read_outputs(settings, opts, workspace)
+        result.outputs = outputs
         result.outputs_file = str(platform_outputs.write(
             settings.state_dir, opts.environment,
             platform_outputs.StackOutputs(opts.stack_name, opts.scope or ALL, result.outputs,
@@ -505,16 +530,81 @@ def run(op: Op, settings: Settings, opts: RunOptions, *, known_tenants: set[str]
     return result
 
 
-def _unprotect(stack: Any, env: dict[str, str], opts: RunOptions) -> None:
+def runs_inline(project: Path) -> bool:
+    """Whether the project's program is the platform program (stacks/__main__.py calls
+    program.define), which then runs in this process; any other program runs through the
+    CLI's language host as the project says."""
+    import yaml
+
+    try:
+        main = (yaml.safe_load((project / "Pulumi.yaml").read_text(encoding="utf-8"))
+                or {}).get("main") or "."
+        path = project / str(main)
+        text = (path / "__main__.py" if path.is_dir() else path).read_text(encoding="utf-8")
+    except (OSError, yaml.YAMLError):
+        return False
+    return PLATFORM_PROGRAM in text
+
+
+def _arguments(op: Op, opts: RunOptions, workspace: Any, project_dir: Path) -> list[str]:
+    args = {"preview": ["preview"], "up": ["up", "--yes", "--skip-preview"],
+            "drift": ["refresh", "--preview-only"],
+            "destroy": ["destroy", "--yes", "--skip-preview"]}[op]
+    args += ["--color", "never"]
+    if opts.tenants and not opts.scope:
+        project = workspace.project_settings().name
+        args += [a for t in targets(project, opts.stack, opts.tenants) for a in ("--target", t)]
+    if op in ("preview", "up") and opts.policy:
+        args += ["--policy-pack", str(pack_launcher(project_dir))]
+    if op in ("preview", "up") and opts.refresh:
+        args.append("--refresh")  # an object changed by hand is seen and put right
+    return args
+
+
+def _failure(op: Op, opts: RunOptions, result: EngineRun, exc: Exception,
+             lock: str | None) -> str:
+    failed = [f"{slug}: {line}" for slug, t in sorted(result.tenants.items())
+              for line in t.failed]
+    if lock is not None:
+        return (f"stack {opts.stack_name} is locked by another run ({lock}); wait for it to "
+                "end (--lock-wait SECONDS waits) or, if that run died, "
+                f"`pulumi cancel -s {opts.stack_name}`")
+    if result.violations:
+        return f"{len(result.violations)} mandatory policy violation(s) blocked the {op}"
+    if failed:
+        return f"{len(failed)} resource error(s); first: {failed[0]}"
+    return _first_error(str(exc))
+
+
+def _read_outputs(settings: Settings, opts: RunOptions, workspace: Any) -> dict[str, Any]:
+    """The stack's outputs as the backend holds them (secrets as None); none for a stack
+    the backend lacks."""
+    from pulumi import automation as auto
+
+    try:
+        outputs = workspace.stack_outputs(opts.stack_name)
+    except auto.errors.StackNotFoundError:
+        return {}
+    except auto.errors.CommandError as exc:
+        raise _stack_error(settings, opts, workspace, exc) from None
+    return {k: (None if v.secret else v.value) for k, v in outputs.items()}
+
+
+def _unprotect(settings: Settings, opts: RunOptions, workspace: Any,
+               env: dict[str, str]) -> None:
     """Before a deliberate destroy: lift `protect` from the resources it will delete."""
-    resources = stack.export_stack().deployment.get("resources") or []
+    from pulumi import automation as auto
+
+    try:
+        resources = workspace.export_stack(opts.stack_name).deployment.get("resources") or []
+    except auto.errors.StackNotFoundError:
+        return  # a stack the backend lacks: the destroy makes it and finds nothing
     wanted = set(opts.tenants)
     urns = [r["urn"] for r in resources if r.get("protect") and
             (not wanted or tenant_of(r["urn"]) in wanted)]
     for urn in urns:
-        stack.workspace.pulumi_command.run(
-            ["state", "unprotect", urn, "--yes", "--stack", opts.stack_name],
-            stack.workspace.work_dir, env)
+        workspace.pulumi_command.run(["state", "unprotect", urn, "--yes", "--stack",
+                                      opts.stack_name], workspace.work_dir, env)
 
 
 def save(settings: Settings, result: EngineRun, tenants: list[str]) -> None:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from faellesdrift.errors import FaellesdriftError
+from faellesdrift.estate import Estate, load_estate
 from faellesdrift.platform import engine, pack_server
 from faellesdrift.platform.args import SHARED_TENANT
 from faellesdrift.platform.engine import EngineRun, Op, RunOptions
@@ -175,7 +176,8 @@ def _policy_pack(op: Op, settings: Settings, opts: FleetOptions,
 
 def run_stack(op: Op, settings: Settings, opts: FleetOptions, scope: str, *,
               known: set[str], progress: StackProgress | None = None,
-              save: bool = True, policy_port: str | None = None) -> StackRun:
+              save: bool = True, policy_port: str | None = None,
+              estate: Estate | None = None) -> StackRun:
     """One stack of the layout (``shared`` or a tenant); failures are in the StackRun."""
     run = StackRun(scope, stack_name(opts.environment, scope))
     started = time.monotonic()
@@ -186,7 +188,7 @@ def run_stack(op: Op, settings: Settings, opts: FleetOptions, scope: str, *,
 
     try:
         run.result = engine.run(op, settings, _options(settings, opts, scope, policy_port),
-                                known_tenants=known, progress=step)
+                                known_tenants=known, progress=step, estate=estate)
         run.outcome = "ok" if run.result.ok else "failed"
         run.error = run.result.error
         if save:
@@ -222,22 +224,32 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
                          engine.redact(engine.backend_url(settings, opts.backend)), opts.parallel)
     started = time.monotonic()
     with _policy_pack(op, settings, opts, len(tenants) + opts.shared) as port:
-        _run_fleet(op, settings, tenants, opts, known, progress, port, result)
+        _run_fleet(op, settings, tenants, opts, known, progress, port, result,
+                   _estate(settings))
     result.seconds = time.monotonic() - started
     return result
 
 
+def _estate(settings: Settings) -> Estate | None:
+    """The community, loaded once for every stack's program; None when it cannot be loaded
+    (each stack's program then reports why)."""
+    try:
+        return load_estate(settings.root)
+    except FaellesdriftError:
+        return None
+
+
 def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOptions,
                known: set[str], progress: StackProgress | None, port: str | None,
-               result: StacksResult) -> None:
-    def shared() -> StackRun:
-        return run_stack(op, settings, opts, SHARED_TENANT, known=known, progress=progress,
-                         policy_port=port)
+               result: StacksResult, estate: Estate | None) -> None:
+    def one(scope: str) -> StackRun:
+        return run_stack(op, settings, opts, scope, known=known, progress=progress,
+                         policy_port=port, estate=estate)
 
     shared_run: StackRun | None = None
     side_by_side = list(tenants)
     if opts.shared and op == "up":  # the tenants' stacks read what the shared stack made
-        shared_run = shared()
+        shared_run = one(SHARED_TENANT)
         result.runs.append(shared_run)
     elif op in ("preview", "up") and tenants:
         ensure_shared(settings, opts)  # exists for the tenants' StackReference
@@ -252,9 +264,7 @@ def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOp
     elif side_by_side:
         with ThreadPoolExecutor(max_workers=min(opts.parallel, len(side_by_side)),
                                 thread_name_prefix="stack") as pool:
-            futures = [pool.submit(run_stack, op, settings, opts, scope, known=known,
-                                   progress=progress, policy_port=port)
-                       for scope in side_by_side]
+            futures = [pool.submit(one, scope) for scope in side_by_side]
             result.runs += [f.result() for f in futures]
 
     if opts.shared and op == "destroy":
@@ -264,7 +274,7 @@ def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOp
                                         error="not destroyed: a tenant stack still holds "
                                               "resources that depend on it"))
         else:
-            result.runs.append(shared())
+            result.runs.append(one(SHARED_TENANT))
 
 
 def plan_tenant(settings: Settings, tenant: str, *, environment: str = engine.LAB_STACK,

@@ -1,4 +1,10 @@
-"""What the Pulumi program (stacks/__main__.py) needs besides the components.
+"""The platform program: the shared services, one TenantEnvironment per tenant, or both.
+
+    define(settings)   # inside a Pulumi program: stacks/__main__.py, or inline (engine.py)
+
+Stack config faellesdrift:scope picks the part: ``shared``, a tenant slug (which reads the
+shared stack's outputs through a StackReference), or unset for the whole community in one
+stack.
 
 Stack configuration (``faellesdrift:*`` in ``Pulumi.<stack>.yaml``):
   target                 record (default: the stack records the desired state) or lab (the
@@ -25,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from faellesdrift.errors import ConfigError
+from faellesdrift.errors import ConfigError, FaellesdriftError
 from faellesdrift.estate import Estate, load_estate
 from faellesdrift.model import NAME
 from faellesdrift.platform.args import (
@@ -86,9 +92,10 @@ class Program:
     providers: Providers
 
     @classmethod
-    def load(cls, config: StackConfig, settings: Settings | None = None) -> Program:
+    def load(cls, config: StackConfig, settings: Settings | None = None,
+             estate: Estate | None = None) -> Program:
         settings = settings or Settings.from_env()
-        estate = load_estate(settings.root)
+        estate = estate or load_estate(settings.root)
         lab = None
         if config.target == "lab":
             from faellesdrift.platform.providers.lab import LabTarget
@@ -134,3 +141,47 @@ def metering(counts: Mapping[str, int]) -> list[dict[str, Any]]:
     """The ``metering`` output the metering collector reads: platform resources per tenant."""
     return [{"tenant": slug, "meter": "platform.resource", "subject": f"{slug}-platform",
              "quantity": n} for slug, n in sorted(counts.items())]
+
+
+CONFIG_KEYS = ("target", "labServersPerTenant", "retainKept", "scope", "sharedStack")
+
+
+def define(settings: Settings | None = None, estate: Estate | None = None) -> None:
+    """Declare the stack's resources and exports (runs inside a Pulumi program).
+
+    ``settings`` default to the environment's (the CLI's language host sets them);
+    ``estate``, when given, is the community already loaded (runs side by side share it).
+    """
+    import pulumi
+
+    from faellesdrift.platform.args import shared_services_args
+    from faellesdrift.platform.shared_services import SharedServicesComponent
+    from faellesdrift.platform.tenant_environment import TenantEnvironment
+
+    config = pulumi.Config("faellesdrift")
+    try:
+        program = Program.load(StackConfig.from_values({k: config.get(k) for k in CONFIG_KEYS}),
+                               settings, estate)
+        after: list[pulumi.Resource] = []
+        shared = None
+        if program.has_shared:
+            shared = SharedServicesComponent("shared", shared_services_args(program.estate),
+                                             program.providers)
+            after.append(shared.segment)
+        elif program.config.shared_stack:
+            reference = pulumi.StackReference(program.config.shared_stack)
+            after.append(reference)
+            pulumi.export("shared", reference.get_output("community").apply(
+                lambda c: (c or {}).get("shared")))
+        tenants = {slug: TenantEnvironment(slug, program.tenant_args(slug), program.providers,
+                                           after=after)
+                   for slug in program.tenants()}
+    except FaellesdriftError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+    if shared is not None:
+        pulumi.export("community", {"name": program.estate.standards.community,
+                                    "target": program.config.target, "shared": shared.outputs})
+    pulumi.export("tenants", {slug: env.outputs for slug, env in tenants.items()})
+    pulumi.export("metering", metering({slug: env.resource_count
+                                        for slug, env in tenants.items()}))

@@ -7,6 +7,8 @@ selects resources by them (``TYPES``). Every resource's inputs carry
 
 from __future__ import annotations
 
+import pickle
+import threading
 from typing import Any
 
 import pulumi
@@ -14,6 +16,7 @@ from pulumi.dynamic import Resource, ResourceProvider
 
 MODULE = "faellesdrift"
 TYPE_PREFIX = f"pulumi-python:dynamic/{MODULE}:"
+_SERIALISING = threading.Lock()
 
 
 class _Base(Resource):
@@ -21,7 +24,19 @@ class _Base(Resource):
 
     def __init__(self, name: str, provider: ResourceProvider, props: dict[str, Any],
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__(provider, name, {**props, "status": None}, opts)
+        # The SDK serialises the provider here, patching pickle to sort dictionaries: it
+        # wraps pickle's dict writer anew on every call and never unwraps it, and threads
+        # racing on the patch may pickle unsorted. In a process that runs many programs
+        # (inline, side by side) the wrappers pile up until pickling overflows the stack.
+        # So one at a time, with pickle put back as it was after each.
+        with _SERIALISING:
+            saved = (pickle.Pickler, pickle._Pickler._batch_setitems,  # type: ignore[attr-defined]
+                     pickle._Pickler.save_dict)  # type: ignore[attr-defined]
+            try:
+                super().__init__(provider, name, {**props, "status": None}, opts)
+            finally:
+                (pickle.Pickler, pickle._Pickler._batch_setitems,  # type: ignore[attr-defined]
+                 pickle._Pickler.save_dict) = saved  # type: ignore[attr-defined,misc]
 
 
 class NetworkSegment(_Base, module=MODULE, name="NetworkSegment"):
