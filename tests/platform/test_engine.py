@@ -58,11 +58,37 @@ def state_resources(settings: Settings, opts: RunOptions | FleetOptions,
             if r["type"].startswith("pulumi-python:dynamic/faellesdrift:")]
 
 
-def test_per_tenant_stacks_preview_up_again_edit_protect_destroy(world):
+def cli_commands(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    """Every Pulumi CLI command run from now on: (command, outcome)."""
+    from pulumi.automation import _cmd
+
+    seen: list[tuple[str, str]] = []
+    real = _cmd.PulumiCommand.run
+
+    def spy(self, args, *rest, **kwargs):
+        name = " ".join(a for a in args[:2] if not a.startswith("-"))
+        try:
+            out = real(self, args, *rest, **kwargs)
+        except Exception:
+            seen.append((name, "failed"))
+            raise
+        seen.append((name, "ok"))
+        return out
+
+    monkeypatch.setattr(_cmd.PulumiCommand, "run", spy)
+    return seen
+
+
+def test_per_tenant_stacks_preview_up_again_edit_protect_destroy(world, monkeypatch):
     settings, opts = world
 
-    plan = fleet_run("preview", settings, opts)
+    with monkeypatch.context() as patch:
+        commands = cli_commands(patch)
+        plan = fleet_run("preview", settings, opts)
     assert plan.ok, plan.to_dict()
+    # a new backend: one listing, each stack created once, then previewed once
+    assert sorted(commands) == sorted([("stack ls", "ok")] + [("stack init", "ok")] * 3
+                                      + [("preview", "ok")] * 3), commands
     assert [r.scope for r in plan.runs] == ["shared", "odder", "samsoe"]
     assert [r.stack for r in plan.runs] == ["ci.shared", "ci.odder", "ci.samsoe"]
     assert all(r.summary().create > 0 and r.summary().same == 0 for r in plan.runs)

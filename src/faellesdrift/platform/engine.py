@@ -36,7 +36,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -327,6 +327,30 @@ def _stack(settings: Settings, opts: RunOptions) -> tuple[Any, dict[str, str], P
     except auto.errors.CommandError as exc:
         raise _stack_error(settings, opts, workspace, exc) from None
     return stack, env, project
+
+
+def stacks_in_backend(settings: Settings, opts: RunOptions) -> set[str]:
+    """The names of the project's stacks the backend holds (one CLI command)."""
+    from pulumi import automation as auto
+
+    workspace, _, _ = _workspace(settings, replace(opts, scope=None))
+    try:
+        return {summary.name for summary in workspace.list_stacks()}
+    except auto.errors.CommandError as exc:
+        raise _stack_error(settings, opts, workspace, exc) from None
+
+
+def create_stack(settings: Settings, opts: RunOptions) -> None:
+    """Create the stack (empty) unless the backend already holds it."""
+    from pulumi import automation as auto
+
+    workspace, _, _ = _workspace(settings, opts)
+    try:
+        workspace.create_stack(opts.stack_name)
+    except auto.errors.StackAlreadyExistsError:
+        pass
+    except auto.errors.CommandError as exc:
+        raise _stack_error(settings, opts, workspace, exc) from None
 
 
 def _stack_error(settings: Settings, opts: RunOptions, workspace: Any,

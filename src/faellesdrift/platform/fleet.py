@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -206,7 +206,7 @@ def run_stack(op: Op, settings: Settings, opts: FleetOptions, scope: str, *,
 def ensure_shared(settings: Settings, opts: FleetOptions) -> None:
     """Make sure the shared stack exists (empty until applied), so that tenant stacks'
     StackReference resolves when only tenants are planned."""
-    engine._stack(settings, _options(settings, opts, SHARED_TENANT))
+    engine.create_stack(settings, _options(settings, opts, SHARED_TENANT))
 
 
 def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOptions, *,
@@ -248,22 +248,21 @@ def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOp
 
     shared_run: StackRun | None = None
     side_by_side = list(tenants)
-    if opts.shared and op == "up":  # the tenants' stacks read what the shared stack made
-        shared_run = one(SHARED_TENANT)
-        result.runs.append(shared_run)
-    elif op in ("preview", "up") and tenants:
-        ensure_shared(settings, opts)  # exists for the tenants' StackReference
-    if opts.shared and op in ("preview", "drift"):
-        side_by_side.insert(0, SHARED_TENANT)  # nothing depends on it: first in the queue
+    with ThreadPoolExecutor(max_workers=opts.parallel, thread_name_prefix="stack") as pool:
+        created = _create_stacks(op, settings, opts, tenants, pool)
+        if opts.shared and op == "up":  # the tenants' stacks read what the shared stack made
+            shared_run = one(SHARED_TENANT)
+            result.runs.append(shared_run)
+        if opts.shared and op in ("preview", "drift"):
+            side_by_side.insert(0, SHARED_TENANT)  # nothing depends on it: first in the queue
+        wait(created)
 
-    if shared_run is not None and not shared_run.ok:  # an up: the tenants depend on it
-        for slug in tenants:
-            result.runs.append(StackRun(slug, stack_name(opts.environment, slug), "skipped",
-                                        error=f"not applied: the shared stack failed "
-                                              f"({shared_run.error})"))
-    elif side_by_side:
-        with ThreadPoolExecutor(max_workers=min(opts.parallel, len(side_by_side)),
-                                thread_name_prefix="stack") as pool:
+        if shared_run is not None and not shared_run.ok:  # an up: the tenants depend on it
+            for slug in tenants:
+                result.runs.append(StackRun(slug, stack_name(opts.environment, slug),
+                                            "skipped", error=f"not applied: the shared stack "
+                                                             f"failed ({shared_run.error})"))
+        else:
             futures = [pool.submit(one, scope) for scope in side_by_side]
             result.runs += [f.result() for f in futures]
 
@@ -275,6 +274,30 @@ def _run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOp
                                               "resources that depend on it"))
         else:
             result.runs.append(one(SHARED_TENANT))
+
+
+def _create_stacks(op: Op, settings: Settings, opts: FleetOptions, tenants: Sequence[str],
+                   pool: ThreadPoolExecutor) -> list[Future[None]]:
+    """Create the stacks a preview or up needs and the backend lacks: the shared stack now
+    (the tenants' stacks read it and take its encryption salt), the tenants' in the pool,
+    alongside the shared stack's run. Without this each new stack's first command fails and
+    is run again once the stack exists (command.run); a failure here is left to the runs,
+    which report it stack by stack."""
+    if op not in ("preview", "up"):
+        return []
+    try:
+        held = engine.stacks_in_backend(settings, _options(settings, opts, SHARED_TENANT))
+    except FaellesdriftError:
+        held = set()  # each creation finds out
+    if stack_name(opts.environment, SHARED_TENANT) not in held:
+        _create_quietly(settings, _options(settings, opts, SHARED_TENANT))
+    return [pool.submit(_create_quietly, settings, _options(settings, opts, scope))
+            for scope in tenants if stack_name(opts.environment, scope) not in held]
+
+
+def _create_quietly(settings: Settings, opts: RunOptions) -> None:
+    with contextlib.suppress(FaellesdriftError):
+        engine.create_stack(settings, opts)
 
 
 def plan_tenant(settings: Settings, tenant: str, *, environment: str = engine.LAB_STACK,

@@ -27,8 +27,11 @@ Stack configuration (``faellesdrift:*`` in ``Pulumi.<stack>.yaml``):
 
 from __future__ import annotations
 
+import itertools
+import sysconfig
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from faellesdrift.errors import ConfigError, FaellesdriftError
@@ -158,6 +161,7 @@ def define(settings: Settings | None = None, estate: Estate | None = None) -> No
     from faellesdrift.platform.shared_services import SharedServicesComponent
     from faellesdrift.platform.tenant_environment import TenantEnvironment
 
+    _trim_stack_traces()
     config = pulumi.Config("faellesdrift")
     try:
         program = Program.load(StackConfig.from_values({k: config.get(k) for k in CONFIG_KEYS}),
@@ -185,3 +189,29 @@ def define(settings: Settings | None = None, estate: Estate | None = None) -> No
     pulumi.export("tenants", {slug: env.outputs for slug, env in tenants.items()})
     pulumi.export("metering", metering({slug: env.resource_count
                                         for slug, env in tenants.items()}))
+
+
+def _trim_stack_traces() -> None:
+    """Record only the program's own frames in each resource's stack trace.
+
+    The SDK keeps every frame below a resource's constructor in the state; run inline that
+    is also the SDK's, asyncio's, gRPC's and threading's frames — about half of each
+    resource's state, which the engine writes again at every checkpoint.
+    """
+    from pulumi.runtime import resource
+
+    if getattr(resource._get_stack_trace, "trimmed", False):
+        return
+    original = resource._get_stack_trace
+    foreign = tuple(Path(p).resolve().as_uri() for p in (
+        Path(resource.__file__).parents[1], sysconfig.get_paths()["stdlib"]))
+
+    def own_frames() -> Any:
+        trace = original()
+        own = sum(1 for _ in itertools.takewhile(
+            lambda frame: not frame.pc.uri.startswith(foreign), trace.frames))
+        del trace.frames[own:]
+        return trace
+
+    own_frames.trimmed = True  # type: ignore[attr-defined]
+    resource._get_stack_trace = own_frames
