@@ -23,13 +23,23 @@ from faellesdrift.settings import Settings
 
 class Engine:
     def __init__(self, fail: set[str] = frozenset(), crash: set[str] = frozenset(),
-                 pause: float = 0.0) -> None:
+                 pause: float = 0.0, held: set[str] | None = None) -> None:
         self.fail, self.crash, self.pause = fail, crash, pause
+        self.held = held  # the stacks the backend holds; None: every one
         self.calls: list[tuple[str, str]] = []
         self.ports: set[str | None] = set()  # the policy pack each run was given
         self.running = 0
         self.most = 0
         self.lock = threading.Lock()
+
+    def stacks_in_backend(self, settings, opts: RunOptions) -> set[str]:
+        return self.held if self.held is not None else {
+            f"lab.{s}" for s in ("shared", "a", "b", "c", "d")}
+
+    def create_stack(self, settings, opts: RunOptions) -> None:
+        with self.lock:
+            self.calls.append(("create", opts.stack_name))
+            self.held = {*(self.held or ()), opts.stack_name}
 
     def run(self, op, settings, opts: RunOptions, **_kw) -> EngineRun:
         with self.lock:
@@ -71,7 +81,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 def run(monkeypatch, settings, fake: Engine, op: engine.Op = "up", tenants=("a", "b", "c", "d"),
         **opts) -> fleet.StacksResult:
-    monkeypatch.setattr(engine, "run", fake.run)
+    for name in ("run", "stacks_in_backend", "create_stack"):
+        monkeypatch.setattr(engine, name, getattr(fake, name))
     return fleet.run_fleet(op, settings, list(tenants), FleetOptions(**opts))
 
 
@@ -110,6 +121,19 @@ def test_one_tenant_failing_or_crashing_stops_no_other(monkeypatch, settings):
         "shared": "ok", "a": "ok", "b": "failed", "c": "failed", "d": "ok"}
     assert result.run("c").error == "RuntimeError: the language host died"
     assert result.run("b").error == "1 resource error(s)"
+
+
+def test_stacks_the_backend_lacks_are_created_before_they_run(monkeypatch, settings):
+    fake = Engine(held={"lab.a"})
+    assert run(monkeypatch, settings, fake).ok
+    assert fake.calls[0] == ("create", "lab.shared")  # the tenants take its salt
+    created = [stack for op, stack in fake.calls if op == "create"]
+    assert sorted(created) == ["lab.b", "lab.c", "lab.d", "lab.shared"]
+    for stack in created:
+        assert fake.calls.index(("create", stack)) < fake.calls.index(("up", stack))
+    fake = Engine(held=set())
+    run(monkeypatch, settings, fake, op="drift")  # finds out for itself, creates nothing
+    assert all(op == "drift" for op, _ in fake.calls)
 
 
 def test_a_failed_shared_apply_skips_the_tenants(monkeypatch, settings):

@@ -4,8 +4,9 @@
     engine.run("preview" | "up" | "destroy", settings, RunOptions(stack="lab"), ...)
 
 One component per file (tenant_environment.py, shared_services.py); the
-program is stacks/__main__.py; the CrossGuard pack is stacks/policy/ with its
-policies as data in policies.py; engine.py runs the real CLI through the
-Automation API (fleet.py: the shared stack and one stack per tenant side by side,
-sharing one policy pack process through pack_server.py); cli.py is the Typer front.
+program is program.py (stacks/__main__.py calls it); the CrossGuard pack is
+stacks/policy/ with its policies as data in policies.py; engine.py runs the real CLI
+through the Automation API's workspace, one command per operation with the program
+inline (command.py); fleet.py runs the shared stack and one stack per tenant side by
+side, sharing one policy pack process (pack_server.py); cli.py is the Typer front.
 """
