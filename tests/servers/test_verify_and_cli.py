@@ -112,6 +112,21 @@ def test_verify_command_without_a_lab_fails_with_one_line(tmp_path: Path,
     assert r.exit_code == 2 and "no lab in" in r.output
 
 
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--tenant", "arhus", "no tenant 'arhus'"), ("--host", "odd-nope01", "no host 'odd-nope01'")])
+@pytest.mark.parametrize("command", [["servers", "plan"], ["servers", "apply", "--yes"],
+                                     ["servers", "facts"], ["verify"]])
+def test_a_misspelt_filter_is_named_before_the_missing_lab(
+        command: list[str], option: str, value: str, message: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from faellesdrift.cli import app
+
+    monkeypatch.setenv("FAELLESDRIFT_STATE", str(tmp_path))
+    r = CliRunner().invoke(app, [*command, option, value, "--root", str(Path.cwd())])
+    assert r.exit_code == 2, r.output
+    assert message in r.output and "no lab in" not in r.output
+
+
 def test_cli_help_lists_the_commands() -> None:
     r = CliRunner().invoke(servers_app, ["--help"])
     assert r.exit_code == 0 and "plan" in r.output and "apply" in r.output

@@ -87,6 +87,10 @@ def _prepare(root: Path | None, today: str | None, tenants: list[str] | None,
              hosts: list[str] | None) -> tuple[Settings, Estate, Access, Selection]:
     settings, estate = open_estate(root, today)
     try:
+        for slug in tenants or ():  # a misspelt filter is named before the lab is looked for
+            estate.tenant(slug)
+        for name in hosts or ():
+            estate.host(name)
         access = Access.from_lab(settings)
         selection = select(estate, tenants=tenants or (), hosts=hosts or (),
                            reachable=access.servers, connect_user=access.user)
