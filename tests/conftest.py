@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import faellesdrift  # noqa: F401 - its process settings (gRPC) apply before a test imports grpc
+
 REPO = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 27)  # a fixed day for reproducible unit tests; dates that matter
 # for an exception's status are taken from the sample itself (``expiry_of``)
