@@ -225,14 +225,14 @@ def run_fleet(op: Op, settings: Settings, tenants: Sequence[str], opts: FleetOpt
     started = time.monotonic()
     with _policy_pack(op, settings, opts, len(tenants) + opts.shared) as port:
         _run_fleet(op, settings, tenants, opts, known, progress, port, result,
-                   _estate(settings))
+                   _estate(settings) if op in ("preview", "up") else None)
     result.seconds = time.monotonic() - started
     return result
 
 
 def _estate(settings: Settings) -> Estate | None:
-    """The community, loaded once for every stack's program; None when it cannot be loaded
-    (each stack's program then reports why)."""
+    """The community, loaded once for every stack's program (only previews and ups run it);
+    None when it cannot be loaded (each stack's program then reports why)."""
     try:
         return load_estate(settings.root)
     except FaellesdriftError:
